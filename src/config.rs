@@ -1,0 +1,124 @@
+//! Settings from flags or the environment (SPEC §2). Every setting has a `--flag` and an
+//! environment variable; secrets are `SecretString` so they never reach a log line.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+/// Default database: a local PostgreSQL with trust authentication.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/applinks";
+
+/// applinks: Application Links for cPanel & WHM and WP Squared.
+#[derive(Debug, Parser)]
+#[command(name = "applinks", about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL connection URL; the database is created if it is missing.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+/// Settings of the web server.
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Address the web server listens on.
+    #[arg(long, env = "APPLINKS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Base URL that browsers and cPanel reach (default `http://<bind>`). When it is https,
+    /// cookies are marked Secure.
+    #[arg(long, env = "APPLINKS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// The key that encrypts server credentials and link secrets at rest.
+#[derive(Debug, Clone, Args)]
+pub struct SecretArgs {
+    /// 32 or more bytes, base64. Encrypts server credentials and link secrets at rest.
+    #[arg(long, env = "APPLINKS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<SecretString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply all migrations (ours, the job queue's, the session store's); safe to repeat.
+    Migrate,
+    /// Run the web server (admin, single sign-on, client area).
+    Serve {
+        #[command(flatten)]
+        web: WebArgs,
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// In-process workers (0: none, run `applinks worker` elsewhere).
+        #[arg(long, env = "APPLINKS_WORKERS", default_value_t = 1)]
+        workers: usize,
+    },
+    /// Run a worker process only.
+    Worker {
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// Jobs (servers) this process works on at once.
+        #[arg(long, env = "APPLINKS_WORKER_CONCURRENCY", default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Manage roles.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
+    /// Migrate, seed demo data and serve: one command to see everything.
+    Demo {
+        #[command(flatten)]
+        web: WebArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Role name (default: Full Administrator).
+        #[arg(long, default_value = crate::domain::permission::FULL_ADMINISTRATOR)]
+        role: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create a role with the given permissions.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// One of: configure_application_links, configure_servers, manage_clients, manage_admins.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
+}
+
+impl WebArgs {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! applinks: Application Links for cPanel & WHM and WP Squared.
+//!
+//! Imports point down only: `startup → {web, jobs} → {db, whm} → domain`.
+
+/// Settings from the command line and the environment.
+pub mod config;
+/// The feature's rules and newtypes; no I/O here.
+pub mod domain;
+/// sqlx queries, one file per aggregate.
+pub mod db;
+/// Wiring: settings to application state, server and workers.
+pub mod startup;
+/// The admin panel: router, sessions, CSRF, permissions, pages.
+pub mod web;

@@ -1,0 +1,1 @@
+//! The WHM API client and its simulator (in progress).
