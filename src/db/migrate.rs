@@ -1,0 +1,61 @@
+//! `applinks migrate`: our migrations, the job queue's (apalis-postgres) and the session table.
+//!
+//! Our migrations and apalis-postgres's share sqlx's `_sqlx_migrations` table (their versions
+//! never collide), so each migrator is told to ignore the other's applied versions.
+
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres};
+
+/// Connects to `url`, creating the database first when it does not exist.
+pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+    use anyhow::Context as _;
+    if !Postgres::database_exists(url)
+        .await
+        .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))?
+    {
+        Postgres::create_database(url)
+            .await
+            .with_context(|| format!("cannot create the database {}", redact(url)))?;
+        tracing::info!(database = %redact(url), "created the database");
+    }
+    PgPoolOptions::new()
+        .max_connections(20)
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact(url)))
+}
+
+/// Applies every migration; safe to repeat.
+pub async fn run(pool: &PgPool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let mut ours = sqlx::migrate!("./migrations");
+    ours.set_ignore_missing(true);
+    ours.run(pool)
+        .await
+        .context("applying applinks' migrations")?;
+
+    let mut queue = apalis_postgres::PostgresStorage::<()>::migrations();
+    queue.set_ignore_missing(true);
+    queue
+        .run(pool)
+        .await
+        .context("applying the job queue's migrations")?;
+
+    super::session_store::PgSessionStore::new(pool.clone())
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    Ok(())
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,11 @@
+//! sqlx queries, one file per aggregate. Functions take `impl PgExecutor` so callers choose
+//! between the pool and a transaction. Queries are checked at run time (no database is needed
+//! to build), and every one is exercised by the integration tests.
+
+pub mod admins;
+pub mod applications;
+pub mod migrate;
+pub mod roles;
+pub mod session_store;
+
+pub use sqlx::PgPool;

@@ -1,0 +1,154 @@
+//! A PostgreSQL `SessionStore` for tower-sessions 0.15, so web instances stay stateless.
+//!
+//! This exists only because `tower-sessions-sqlx-store` is still on sqlx 0.8 and a second
+//! sqlx may not enter the graph. It goes when that crate ships a release on sqlx 0.9.
+//! Schema and behaviour follow that crate's `PostgresStore` (table `tower_sessions.session`),
+//! with the record's data kept as JSON.
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+#[derive(Debug, Clone)]
+pub struct PgSessionStore {
+    pool: PgPool,
+}
+
+fn backend(err: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+fn encode(err: serde_json::Error) -> session_store::Error {
+    session_store::Error::Encode(err.to_string())
+}
+
+impl PgSessionStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Creates the schema and table; safe to repeat.
+    pub async fn migrate(&self) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("create schema if not exists tower_sessions")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "create table if not exists tower_sessions.session (
+                id text primary key not null,
+                data jsonb not null,
+                expiry_date timestamptz not null
+            )",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "create index if not exists session_expiry_date_idx on tower_sessions.session (expiry_date)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// Deletes expired sessions every `period`, forever (run it as a task).
+    pub async fn delete_expired_every(self, period: std::time::Duration) {
+        let mut interval = tokio::time::interval(period);
+        loop {
+            interval.tick().await;
+            if let Err(err) = self.delete_expired().await {
+                tracing::warn!(error = %err, "deleting expired sessions failed");
+            }
+        }
+    }
+}
+
+fn unix(t: OffsetDateTime) -> f64 {
+    t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9
+}
+
+#[async_trait]
+impl SessionStore for PgSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = serde_json::to_value(&record.data).map_err(encode)?;
+        // A fresh id is 128 random bits; a collision is astronomically unlikely, but never
+        // overwrite someone else's session because of one.
+        loop {
+            let inserted = sqlx::query(
+                "insert into tower_sessions.session (id, data, expiry_date)
+                 values ($1, $2, to_timestamp($3)) on conflict (id) do nothing",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(unix(record.expiry_date))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_value(&record.data).map_err(encode)?;
+        sqlx::query(
+            "insert into tower_sessions.session (id, data, expiry_date)
+             values ($1, $2, to_timestamp($3))
+             on conflict (id) do update set data = excluded.data, expiry_date = excluded.expiry_date",
+        )
+        .bind(record.id.to_string())
+        .bind(&data)
+        .bind(unix(record.expiry_date))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row: Option<(serde_json::Value, f64)> = sqlx::query_as(
+            "select data, extract(epoch from expiry_date)::float8
+             from tower_sessions.session where id = $1 and expiry_date > now()",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some((data, expiry)) = row else {
+            return Ok(None);
+        };
+        let expiry_date = OffsetDateTime::from_unix_timestamp_nanos((expiry * 1e9) as i128)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data = serde_json::from_value(data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        sqlx::query("delete from tower_sessions.session where id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for PgSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        sqlx::query("delete from tower_sessions.session where expiry_date < now()")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

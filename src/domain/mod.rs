@@ -1,0 +1,5 @@
+//! The feature's rules and newtypes: permissions, applications, usernames. No axum, sqlx or
+//! reqwest here, so every rule can be tested without I/O.
+
+pub mod app;
+pub mod permission;

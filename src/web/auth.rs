@@ -1,0 +1,203 @@
+//! Who is signed in, what they may do, and how they sign in.
+//!
+//! Passwords: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1). A sign-in attempt
+//! for an unknown username still runs one verification against a dummy hash, so a wrong
+//! username and a wrong password take the same time and read the same.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use tower_sessions::Session;
+
+use crate::db;
+use crate::domain::permission::{Grants, Permission};
+use crate::web::{AppError, AppState};
+
+/// Session key holding the signed-in admin's id.
+pub const ADMIN_ID_KEY: &str = "admin_id";
+
+fn argon2() -> Argon2<'static> {
+    // OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password to a PHC string.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))
+}
+
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password("not a real password").expect("argon2 works"));
+
+/// Checks a password against a stored hash (or a dummy one, to keep timing uniform).
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    let stored = hash.unwrap_or(DUMMY_HASH.as_str());
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && hash.is_some()
+}
+
+/// Slows down repeated sign-in attempts per username and per client address.
+pub struct LoginLimiter {
+    by_username: DefaultKeyedRateLimiter<String>,
+    by_address: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginLimiter {
+    /// `per_minute` attempts per username; four times that per address.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
+        let m = NonZeroU32::new(per_minute.max(1) * 4).expect("non-zero");
+        Self {
+            by_username: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
+            by_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(m)),
+        }
+    }
+
+    /// Takes one attempt; `Err(wait)` when the username or the address is over its quota.
+    pub fn attempt(&self, username: &str, address: &str) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        let user = self.by_username.check_key(&username.to_lowercase());
+        let addr = self.by_address.check_key(&address.to_string());
+        match (user, addr) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(n), _) | (_, Err(n)) => Err(n.wait_time_from(now)),
+        }
+    }
+
+    /// Forgets keys whose quota has fully refilled, so memory stays bounded.
+    pub fn retain_recent(&self) {
+        self.by_username.retain_recent();
+        self.by_address.retain_recent();
+    }
+}
+
+/// The signed-in administrator, with what their role grants.
+#[derive(Debug, Clone)]
+pub struct CurrentAdmin {
+    pub id: i64,
+    pub username: String,
+    pub role_name: String,
+    pub grants: Grants,
+}
+
+impl CurrentAdmin {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.grants.allows(permission)
+    }
+
+    /// Loads the admin of this session, if any (cached in the request's extensions).
+    pub async fn load(state: &AppState, session: &Session) -> Result<Option<Self>, AppError> {
+        let Some(id) = session.get::<i64>(ADMIN_ID_KEY).await? else {
+            return Ok(None);
+        };
+        let Some(admin) = db::admins::find(&state.pool, id).await? else {
+            // The admin was deleted: the session is worthless.
+            session.flush().await?;
+            return Ok(None);
+        };
+        let grants = db::roles::grants(&state.pool, admin.role_id).await?;
+        Ok(Some(Self {
+            id: admin.id,
+            username: admin.username,
+            role_name: admin.role_name,
+            grants,
+        }))
+    }
+}
+
+/// Rejection for a request with no signed-in admin.
+pub enum AuthRejection {
+    SignIn,
+    Error(AppError),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::SignIn => Redirect::to("/admin/login").into_response(),
+            AuthRejection::Error(e) => e.into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentAdmin {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(admin) = parts.extensions.get::<CurrentAdmin>() {
+            return Ok(admin.clone());
+        }
+        let session =
+            parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+                AuthRejection::Error(anyhow::anyhow!("session layer missing").into())
+            })?;
+        let admin = CurrentAdmin::load(state, &session)
+            .await
+            .map_err(AuthRejection::Error)?
+            .ok_or(AuthRejection::SignIn)?;
+        parts.extensions.insert(admin.clone());
+        Ok(admin)
+    }
+}
+
+/// Middleware for everything under `/admin` except sign-in: anonymous requests get 303 to
+/// `/admin/login`.
+pub async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    match CurrentAdmin::from_request_parts(&mut parts, &state).await {
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// A guard for a whole route prefix: every route and fallback below it needs `permission`,
+/// so a route added later is guarded without anyone remembering to. Use with
+/// `middleware::from_fn_with_state((state, permission), require_permission)`.
+pub async fn require_permission(
+    State((state, permission)): State<(AppState, Permission)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let admin = match CurrentAdmin::from_request_parts(&mut parts, &state).await {
+        Ok(admin) => admin,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if admin.can(permission) {
+        next.run(Request::from_parts(parts, body)).await
+    } else {
+        tracing::info!(admin = %admin.username, %permission, "permission denied");
+        AppError::Forbidden(permission).into_response()
+    }
+}
+
+/// Forgets stale limiter keys every minute, forever (run it as a task).
+pub async fn prune_limiter(limiter: Arc<LoginLimiter>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        limiter.retain_recent();
+    }
+}

@@ -1,0 +1,133 @@
+//! What every page shares: the navigation of the signed-in admin, flash messages, the CSRF
+//! token for its forms. Handlers take [`Chrome`] as an extractor and put it in their page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::domain::permission::Permission;
+use crate::web::auth::CurrentAdmin;
+use crate::web::{AppError, AppState, csrf};
+
+const FLASH_KEY: &str = "flash";
+
+/// A one-time message shown on the next page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    /// `success`, `info` or `error`.
+    pub kind: String,
+    pub message: String,
+}
+
+/// Queues a message for the next page this session renders.
+pub async fn flash(
+    session: &Session,
+    kind: &str,
+    message: impl Into<String>,
+) -> Result<(), AppError> {
+    let mut all: Vec<Flash> = session.get(FLASH_KEY).await?.unwrap_or_default();
+    all.push(Flash {
+        kind: kind.to_string(),
+        message: message.into(),
+    });
+    session.insert(FLASH_KEY, all).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// The navigation entries and the permission each needs.
+const NAV: [(&str, &str, Permission); 3] = [
+    (
+        "Setup › Application Links",
+        "/admin/setup/application-links",
+        Permission::ConfigureApplicationLinks,
+    ),
+    ("Servers", "/admin/servers", Permission::ConfigureServers),
+    ("Clients", "/admin/clients", Permission::ManageClients),
+];
+
+/// The shared parts of every page.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// Signed-in admin's username and role, if any.
+    pub admin: Option<(String, String)>,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+    pub flashes: Vec<Flash>,
+}
+
+impl Chrome {
+    /// Builds the chrome for `session`; `path` marks the active navigation entry.
+    pub async fn for_session(
+        state: &AppState,
+        session: &Session,
+        path: &str,
+    ) -> Result<Self, AppError> {
+        let admin = CurrentAdmin::load(state, session).await?;
+        Self::build(admin.as_ref(), session, path).await
+    }
+
+    async fn build(
+        admin: Option<&CurrentAdmin>,
+        session: &Session,
+        path: &str,
+    ) -> Result<Self, AppError> {
+        let nav = match admin {
+            Some(admin) => NAV
+                .iter()
+                .filter(|(_, _, p)| admin.can(*p))
+                .map(|(label, href, _)| NavItem {
+                    label,
+                    href,
+                    active: path.starts_with(href),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Self {
+            admin: admin.map(|a| (a.username.clone(), a.role_name.clone())),
+            nav,
+            csrf_token: csrf::session_token(session).await?,
+            flashes: session.remove(FLASH_KEY).await?.unwrap_or_default(),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Chrome {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("session layer missing"))?;
+        let admin = match parts.extensions.get::<CurrentAdmin>() {
+            Some(admin) => Some(admin.clone()),
+            None => CurrentAdmin::load(state, &session).await?,
+        };
+        Self::build(admin.as_ref(), &session, parts.uri.path()).await
+    }
+}
+
+/// An error in the normal layout.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub message: String,
+    pub status: u16,
+}

@@ -1,0 +1,79 @@
+//! The admin panel and the HTTP surface: router, state, sessions, CSRF, permissions, pages.
+//!
+//! Layers, outermost first: tracing, tower-http's `CsrfLayer` (Origin / Sec-Fetch-Site),
+//! sessions, error rendering (so every error page keeps the layout), the synchronizer-token
+//! check on every state-changing request. Permission guards sit on whole route prefixes.
+
+pub mod auth;
+pub mod csrf;
+pub mod error;
+pub mod layout;
+pub mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use sqlx::PgPool;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::db::session_store::PgSessionStore;
+
+pub use error::{AppError, AppResult};
+
+/// Shared by every handler. Cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<WebSettings>,
+    pub login_limiter: Arc<auth::LoginLimiter>,
+}
+
+/// What the web layer needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Base URL without trailing slash, e.g. `https://billing.example.com`.
+    pub public_url: String,
+}
+
+impl WebSettings {
+    /// Cookies are Secure when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Sessions end after this much inactivity.
+pub const SESSION_INACTIVITY: time::Duration = time::Duration::hours(8);
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let store = PgSessionStore::new(state.pool.clone());
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("applinks_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(SESSION_INACTIVITY));
+
+    let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
+    Router::new()
+        .merge(pages::router(state.clone()))
+        .nest_service("/static", ServeDir::new(static_dir))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::require_token,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
+        .layer(sessions)
+        .layer(csrf::origin_layer(&state.settings))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,106 @@
+//! Sign-in and sign-out.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::db;
+use crate::web::auth::{ADMIN_ID_KEY, verify_password};
+use crate::web::layout::{Chrome, flash};
+use crate::web::{AppError, AppResult, AppState, csrf};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/login", get(form).post(sign_in))
+        .route("/admin/logout", post(sign_out))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub username: String,
+    pub error: Option<String>,
+}
+
+async fn form(chrome: Chrome) -> Response {
+    if chrome.admin.is_some() {
+        return Redirect::to("/admin").into_response();
+    }
+    LoginPage {
+        chrome,
+        username: String::new(),
+        error: None,
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    chrome: Chrome,
+    Form(creds): Form<Credentials>,
+) -> AppResult<Response> {
+    let username = creds.username.trim().to_string();
+    if let Err(wait) = state
+        .login_limiter
+        .attempt(&username, &peer.ip().to_string())
+    {
+        tracing::warn!(%username, address = %peer.ip(), "sign-in attempts throttled");
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let admin = db::admins::find_by_username(&state.pool, &username).await?;
+    let hash = admin.as_ref().map(|a| a.password_hash.clone());
+    let password = creds.password;
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    match admin {
+        Some(admin) if ok => {
+            // A new session id at sign-in defeats session fixation; a new CSRF token too.
+            session.cycle_id().await?;
+            session.insert(ADMIN_ID_KEY, admin.id).await?;
+            csrf::rotate_token(&session).await?;
+            tracing::info!(admin = %admin.username, "signed in");
+            Ok(Redirect::to("/admin").into_response())
+        }
+        _ => {
+            tracing::info!(%username, address = %peer.ip(), "sign-in refused");
+            Ok((
+                StatusCode::UNAUTHORIZED,
+                LoginPage {
+                    chrome,
+                    username,
+                    error: Some("Wrong username or password.".into()),
+                },
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn sign_out(session: Session) -> AppResult<Redirect> {
+    session.flush().await?;
+    flash(&session, "info", "You have signed out.").await?;
+    Ok(Redirect::to("/admin/login"))
+}

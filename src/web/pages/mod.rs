@@ -1,0 +1,46 @@
+//! One module per area; each starts with its `router()`. They are merged here, with the guards
+//! that protect whole prefixes.
+
+pub mod application_links;
+pub mod health;
+pub mod home;
+pub mod login;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+
+use crate::domain::permission::Permission;
+use crate::web::auth::{require_admin, require_permission};
+use crate::web::{AppError, AppState};
+
+/// Wraps `router` so every route *and* unmatched path below it needs `permission`.
+fn guarded(state: &AppState, permission: Permission, router: Router<AppState>) -> Router<AppState> {
+    router.fallback(not_found).layer(from_fn_with_state(
+        (state.clone(), permission),
+        require_permission,
+    ))
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let admin = Router::new()
+        .merge(home::router())
+        .nest(
+            "/admin/setup/application-links",
+            guarded(
+                &state,
+                Permission::ConfigureApplicationLinks,
+                application_links::router(),
+            ),
+        )
+        .layer(from_fn_with_state(state.clone(), require_admin));
+
+    Router::new()
+        .merge(login::router())
+        .merge(health::router())
+        .merge(admin)
+}
+
+/// The 404 page, in the layout.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,229 @@
+//! Test support: `spawn_app()` gives each test its own database and a running server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use applinks::config::WebArgs;
+use applinks::db::PgPool;
+use applinks::domain::permission::Permission;
+use applinks::startup::Application;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use scraper::{Html, Selector};
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnectOptions;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| applinks::config::DEFAULT_DATABASE_URL.to_string())
+}
+
+/// A database created for one test and dropped afterwards.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    admin_opts: PgConnectOptions,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl TestDb {
+    pub async fn create() -> TestDb {
+        let base: PgConnectOptions = database_url().parse().expect("DATABASE_URL parses");
+        let admin_opts = base.clone().database("postgres");
+        let name = format!(
+            "applinks_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut conn = sqlx::PgConnection::connect_with(&admin_opts)
+            .await
+            .expect("PostgreSQL reachable at DATABASE_URL (see README)");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let mut url = url::Url::parse(&database_url()).expect("DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDb {
+            name,
+            url: url.to_string(),
+            admin_opts,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let opts = self.admin_opts.clone();
+        // Drop runs outside async context guarantees: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect_with(&opts).await.ok()?;
+                sqlx::query(&format!("drop database if exists {name} with (force)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::create().await;
+    let pool = applinks::db::migrate::connect(&db.url)
+        .await
+        .expect("connect");
+    let web = WebArgs {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        public_url: None,
+    };
+    let app = Application::build(pool.clone(), &web)
+        .await
+        .expect("build app");
+    let base_url = app.public_url.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base_url,
+        pool,
+        client: client(),
+        db,
+    }
+}
+
+pub fn select(html: &str, selector: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(selector).expect("valid selector");
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>().trim().to_string())
+        .collect()
+}
+
+pub fn attr(html: &str, selector: &str, attr: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(selector).expect("valid selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr(attr).map(str::to_string))
+}
+
+pub fn location(headers: &HeaderMap) -> String {
+    headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_json(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        (r.status(), r.text().await.expect("body"))
+    }
+
+    /// The CSRF token of this client's session, read from a page's meta tag.
+    pub async fn csrf_token(&self) -> String {
+        let mut r = self.get("/admin/login").await;
+        if r.status() == StatusCode::SEE_OTHER {
+            r = self.get("/admin").await;
+        }
+        let html = r.text().await.expect("body");
+        attr(&html, "meta[name=csrf-token]", "content").expect("page carries a CSRF token")
+    }
+
+    /// POSTs a form with this session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/admin/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Creates a Full Administrator and signs this client in as them.
+    pub async fn login_full_admin(&self) -> String {
+        let name = "root";
+        applinks::startup::create_admin(&self.pool, name, "Full Administrator", PASSWORD)
+            .await
+            .expect("create admin");
+        let r = self.login(name, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "full admin signs in");
+        name.to_string()
+    }
+
+    /// Creates an admin whose role has only `permissions` and signs this client in.
+    pub async fn login_restricted(&self, permissions: &[Permission]) -> String {
+        let mut conn = self.pool.acquire().await.expect("conn");
+        applinks::db::roles::create(&mut conn, "Support", permissions)
+            .await
+            .expect("create role");
+        let name = "helpdesk";
+        applinks::startup::create_admin(&self.pool, name, "Support", PASSWORD)
+            .await
+            .expect("create admin");
+        let r = self.login(name, PASSWORD).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "restricted admin signs in"
+        );
+        name.to_string()
+    }
+}

@@ -1,0 +1,5 @@
+//! The one integration-test binary: the real application on a loopback port, a fresh
+//! PostgreSQL database per test, driven over HTTP.
+
+mod foundation;
+mod helpers;
