@@ -4,6 +4,8 @@
 
 /// Settings from the command line and the environment.
 pub mod config;
+/// Encryption at rest (AES-256-GCM) for server credentials and link secrets.
+pub mod crypto;
 /// sqlx queries, one file per aggregate.
 pub mod db;
 /// The feature's rules and newtypes; no I/O here.

@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
 use crate::config::{AdminCommand, Cli, Command, RoleCommand, WebArgs};
+use crate::crypto::SecretBox;
 use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
 use crate::web::{self, AppState, WebSettings, auth};
@@ -32,9 +33,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Serve { web, .. } => {
+        Command::Serve { web, secret, .. } => {
+            let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
             let pool = db::migrate::connect(&cli.db.database_url).await?;
-            let app = Application::build(pool, &web).await?;
+            let app = Application::build(pool, &web, secrets).await?;
             println!("applinks listening on {}", app.public_url);
             app.run_until_stopped().await
         }
@@ -115,7 +117,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(pool: PgPool, web: &WebArgs) -> anyhow::Result<Self> {
+    pub async fn build(pool: PgPool, web: &WebArgs, secrets: SecretBox) -> anyhow::Result<Self> {
         db::migrate::run(&pool).await?;
         let listener = TcpListener::bind(web.bind)
             .await
@@ -137,6 +139,7 @@ impl Application {
                 public_url: public_url.clone(),
             }),
             login_limiter: limiter,
+            secrets,
         };
         Ok(Self {
             listener,

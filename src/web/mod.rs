@@ -20,6 +20,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+use crate::crypto::SecretBox;
 use crate::db::session_store::PgSessionStore;
 
 pub use error::{AppError, AppResult};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<WebSettings>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    /// Encrypts server credentials and link secrets at rest.
+    pub secrets: SecretBox,
 }
 
 /// What the web layer needs to know about its deployment.

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use applinks::config::WebArgs;
+use applinks::crypto::SecretBox;
 use applinks::db::PgPool;
 use applinks::domain::permission::Permission;
 use applinks::startup::Application;
@@ -41,7 +42,7 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect_with(&admin_opts)
             .await
             .expect("PostgreSQL reachable at DATABASE_URL (see README)");
-        sqlx::query(&format!("create database {name}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -67,10 +68,12 @@ impl Drop for TestDb {
                 .ok()?;
             rt.block_on(async move {
                 let mut conn = sqlx::PgConnection::connect_with(&opts).await.ok()?;
-                sqlx::query(&format!("drop database if exists {name} with (force)"))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {name} with (force)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()
             })
         })
         .join();
@@ -101,7 +104,8 @@ pub async fn spawn_app() -> TestApp {
         bind: "127.0.0.1:0".parse().expect("addr"),
         public_url: None,
     };
-    let app = Application::build(pool.clone(), &web)
+    let secrets = SecretBox::from_base64(Some(&SecretBox::generate_key())).expect("key");
+    let app = Application::build(pool.clone(), &web, secrets)
         .await
         .expect("build app");
     let base_url = app.public_url.clone();
