@@ -4,11 +4,13 @@
 
 /// Settings from the command line and the environment.
 pub mod config;
-/// The feature's rules and newtypes; no I/O here.
-pub mod domain;
 /// sqlx queries, one file per aggregate.
 pub mod db;
+/// The feature's rules and newtypes; no I/O here.
+pub mod domain;
 /// Wiring: settings to application state, server and workers.
 pub mod startup;
 /// The admin panel: router, sessions, CSRF, permissions, pages.
 pub mod web;
+/// The WHM API 1 client, its wire types and the WHM simulator.
+pub mod whm;
