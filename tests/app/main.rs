@@ -1,0 +1,2 @@
+mod whm_client;
+mod whm_sim;
