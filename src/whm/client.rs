@@ -179,7 +179,13 @@ impl WhmError {
             Cause::Api => format!("the server refused the call: {reason}"),
             Cause::Http(status) => format!("the server answered HTTP {status}: {reason}"),
             Cause::Timeout => format!("{host} did not answer in time ({reason})"),
-            Cause::Dns => format!("DNS lookup failed for host {host}: {reason}"),
+            Cause::Dns => {
+                // The port means nothing to a name lookup.
+                let name = host
+                    .rsplit_once(':')
+                    .map_or(host.as_str(), |(name, _)| name);
+                format!("DNS lookup failed for host {name}: {reason}")
+            }
             Cause::Tls => format!("TLS handshake failed: {reason}"),
             Cause::ConnectionRefused => {
                 format!("connection refused: nothing listens on {host}; check the host and port")
@@ -257,9 +263,15 @@ impl WhmClient {
                 })
             })
             .unwrap_or_else(|| base_url.clone());
+        let unusable = match reqwest::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => None,
+            Ok(_) => Some(format!("{base_url} is not an http(s) URL with a host")),
+            Err(err) => Some(format!("{base_url} is not a URL: {err}")),
+        };
         ServerClient {
             whm: self.clone(),
             base_url,
+            unusable,
             host,
             auth: conn.auth.clone(),
             verify_tls: conn.verify_tls,
@@ -294,6 +306,8 @@ impl WhmClient {
 pub struct ServerClient {
     whm: WhmClient,
     base_url: String,
+    /// Why `base_url` cannot be called, if it cannot.
+    unusable: Option<String>,
     host: String,
     auth: WhmAuth,
     verify_tls: bool,
@@ -468,6 +482,9 @@ impl ServerClient {
             .with_jitter()
             .with_max_times(settings.retry_max_attempts.saturating_sub(1) as usize);
         let result = async {
+            if let Some(reason) = &self.unusable {
+                return Err(WhmError::new(Cause::Config, reason.clone()));
+            }
             let http = self.whm.http_client(&self.base_url, self.verify_tls)?;
             (|| async {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
@@ -615,8 +632,9 @@ fn error_chain(err: &reqwest::Error) -> String {
     let mut source = err.source();
     while let Some(current) = source {
         let text = current.to_string();
-        // hyper and reqwest repeat an inner message in the outer one; keep each once.
-        if !parts.iter().any(|part| part.contains(&text)) {
+        // hyper-util's "client error (Connect)" says nothing an administrator can use, and
+        // inner messages are sometimes repeated by outer ones; keep each once.
+        if !text.starts_with("client error (") && !parts.iter().any(|part| part.contains(&text)) {
             parts.push(text);
         }
         source = current.source();

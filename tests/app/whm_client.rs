@@ -581,3 +581,29 @@ async fn no_secret_appears_in_debug_output_or_error_texts() {
         assert!(!text.contains("link-secret"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn an_unusable_base_url_is_a_permanent_config_error_without_any_attempt() {
+    let conn = ServerConn {
+        base_url: "whm.example.test:2087".into(),
+        auth: WhmAuth::ApiToken {
+            username: "root".into(),
+            token: SecretString::from("t"),
+        },
+        verify_tls: true,
+    };
+
+    let err = WhmClient::new(fast_settings())
+        .server(&conn)
+        .version()
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert_eq!(err.cause, Cause::Config);
+    assert_eq!(err.attempts, 0);
+    assert!(
+        err.describe()
+            .starts_with("the server settings cannot be used")
+    );
+}

@@ -3,6 +3,11 @@
 //! Order of a call: count it, add the latency, check the credentials (403 "Access denied"),
 //! roll the faults (hang, HTTP 500), then validate the arguments as cPanel's description does
 //! and answer the envelope. A call that fails validation changes nothing.
+//!
+//! Where cPanel's description is silent, the simulator decides: removing a link or group that
+//! does not exist succeeds (so a repeated reconciliation is harmless), `get_users_links`
+//! answers `{IMPLEMENTS: [APP, …]}` in cPanel's order, and `listaccts` filters by user name
+//! with `search` (substring, or exact with `searchmethod=exact`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
