@@ -319,7 +319,7 @@ impl std::fmt::Debug for ServerClient {
             .field("base_url", &self.base_url)
             .field("auth", &self.auth)
             .field("verify_tls", &self.verify_tls)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -551,11 +551,10 @@ impl ServerClient {
             .bytes()
             .await
             .map_err(|err| transport_error(&err, self.whm.settings().timeout_ms))?;
-        let envelope = serde_json::from_slice::<Envelope<serde_json::Value>>(&body);
-
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
         }
+        let envelope = serde_json::from_slice::<Envelope<serde_json::Value>>(&body);
         if !status.is_success() {
             let reason = match &envelope {
                 Ok(envelope) if !envelope.metadata.reason.is_empty() => {
