@@ -30,6 +30,18 @@ pub(crate) fn client(sim: &SimHandle) -> ServerClient {
     WhmClient::new(fast_settings()).server(&sim.conn())
 }
 
+/// A server record for a URL where no simulator (or no WHM at all) answers.
+fn conn_to(base_url: impl Into<String>) -> ServerConn {
+    ServerConn {
+        base_url: base_url.into(),
+        auth: WhmAuth::ApiToken {
+            username: "root".into(),
+            token: SecretString::from("t"),
+        },
+        verify_tls: true,
+    }
+}
+
 /// A link as applinks creates it (whm-api.md §3).
 pub(crate) fn link(user: &str, key: &str, label: &str, order: u32) -> CreateLink {
     CreateLink {
@@ -463,14 +475,7 @@ async fn a_refused_port_is_a_transient_connection_refused() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let conn = ServerConn {
-        base_url: format!("http://127.0.0.1:{port}"),
-        auth: WhmAuth::ApiToken {
-            username: "root".into(),
-            token: SecretString::from("t"),
-        },
-        verify_tls: true,
-    };
+    let conn = conn_to(format!("http://127.0.0.1:{port}"));
 
     let err = WhmClient::new(fast_settings())
         .server(&conn)
@@ -529,14 +534,7 @@ async fn an_answer_that_is_not_the_json_envelope_is_a_permanent_bad_response() {
     let addr = listener.local_addr().unwrap();
     let page = axum::Router::new().fallback(|| async { axum::response::Html("<h1>Welcome</h1>") });
     tokio::spawn(async move { axum::serve(listener, page).await });
-    let conn = ServerConn {
-        base_url: format!("http://{addr}"),
-        auth: WhmAuth::ApiToken {
-            username: "root".into(),
-            token: SecretString::from("t"),
-        },
-        verify_tls: true,
-    };
+    let conn = conn_to(format!("http://{addr}"));
 
     let err = WhmClient::new(fast_settings())
         .server(&conn)
@@ -584,14 +582,7 @@ async fn no_secret_appears_in_debug_output_or_error_texts() {
 
 #[tokio::test]
 async fn an_unusable_base_url_is_a_permanent_config_error_without_any_attempt() {
-    let conn = ServerConn {
-        base_url: "whm.example.test:2087".into(),
-        auth: WhmAuth::ApiToken {
-            username: "root".into(),
-            token: SecretString::from("t"),
-        },
-        verify_tls: true,
-    };
+    let conn = conn_to("whm.example.test:2087");
 
     let err = WhmClient::new(fast_settings())
         .server(&conn)
