@@ -79,6 +79,8 @@ pub enum Command {
         #[command(subcommand)]
         command: RoleCommand,
     },
+    /// The WHM API simulator (a stand-in for cPanel & WHM / WP Squared servers).
+    WhmSim(crate::whm::sim::SimArgs),
     /// Migrate, seed demo data and serve: one command to see everything.
     Demo {
         #[command(flatten)]

@@ -14,3 +14,5 @@ pub mod domain;
 pub mod startup;
 /// The admin panel: router, sessions, CSRF, permissions, pages.
 pub mod web;
+/// The WHM API client and the simulator that stands in for cPanel.
+pub mod whm;

@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("applinks listening on {}", app.public_url);
             app.run_until_stopped().await
         }
+        Command::WhmSim(args) => crate::whm::sim::run(args.into_config()).await,
         Command::Worker { .. } => bail!(
             "`applinks worker` is not available yet: provisioning comes with the Application Links issue"
         ),

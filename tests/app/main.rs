@@ -1,5 +1,7 @@
 //! The one integration-test binary: the real application on a loopback port, a fresh
-//! PostgreSQL database per test, driven over HTTP.
+//! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
 mod foundation;
 mod helpers;
+mod whm_client;
+mod whm_sim;
