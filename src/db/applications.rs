@@ -23,3 +23,28 @@ pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ApplicationRow>> 
         })
         .collect())
 }
+
+/// Locks the application's row for the rest of the transaction (so operations of one
+/// application start one at a time) and answers whether it is on.
+pub async fn lock(conn: &mut sqlx::PgConnection, app: App) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select enabled from applications where app = $1 for update")
+        .bind(app.key())
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn set_enabled(db: impl PgExecutor<'_>, app: App, enabled: bool) -> sqlx::Result<()> {
+    sqlx::query("update applications set enabled = $2, updated_at = now() where app = $1")
+        .bind(app.key())
+        .bind(enabled)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn is_enabled(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select enabled from applications where app = $1")
+        .bind(app.key())
+        .fetch_one(db)
+        .await
+}

@@ -4,7 +4,10 @@
 
 pub mod admins;
 pub mod applications;
+pub mod links;
 pub mod migrate;
+pub mod operations;
+pub mod provisioning;
 pub mod roles;
 pub mod session_store;
 

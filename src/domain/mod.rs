@@ -2,5 +2,7 @@
 //! reqwest here, so every rule can be tested without I/O.
 
 pub mod app;
+pub mod links;
+pub mod operation;
 pub mod permission;
 pub mod server;

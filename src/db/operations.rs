@@ -1,0 +1,278 @@
+//! Operations, their per-server rows and the provisioning log.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::app::App;
+use crate::domain::operation::{Kind, Level, ServerState};
+
+/// One row of `operations` with its aggregated progress.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperationSummary {
+    pub id: Uuid,
+    pub kind: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub servers_total: i64,
+    pub servers_done: i64,
+    pub servers_failed: i64,
+    pub servers_skipped: i64,
+    pub accounts_total: i64,
+    pub accounts_done: i64,
+    pub warnings: i64,
+}
+
+const SUMMARY: &str = "select o.id, o.kind, o.started_at, o.finished_at,
+        count(s.server_id) as servers_total,
+        count(s.server_id) filter (where s.state = 'done') as servers_done,
+        count(s.server_id) filter (where s.state = 'failed') as servers_failed,
+        count(s.server_id) filter (where s.state in ('skipped', 'superseded')) as servers_skipped,
+        coalesce(sum(s.accounts_total), 0)::bigint as accounts_total,
+        coalesce(sum(s.accounts_done), 0)::bigint as accounts_done,
+        (select count(*) from operation_log l where l.operation_id = o.id and l.level = 'warning') as warnings
+    from operations o left join operation_servers s on s.operation_id = o.id";
+
+/// The application's last application-wide operation (account events aside).
+pub async fn last(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Option<OperationSummary>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SUMMARY} where o.id = (select id from operations where app = $1 and kind <> 'account'
+                                 order by started_at desc, created_at desc limit 1)
+         group by o.id"
+    )))
+    .bind(app.key())
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn summary(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OperationSummary>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SUMMARY} where o.id = $1 group by o.id"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Inserts an operation; with `supersede`, marks the application's unfinished operations as
+/// taken over by this one.
+pub async fn insert(
+    conn: &mut PgConnection,
+    app: App,
+    kind: Kind,
+    account_id: Option<i64>,
+) -> sqlx::Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query("insert into operations (id, app, kind, account_id) values ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(app.key())
+        .bind(kind.key())
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    if kind.supersedes() {
+        sqlx::query(
+            "update operations set superseded_by = $1, finished_at = now(), updated_at = now()
+             where app = $2 and id <> $1 and finished_at is null",
+        )
+        .bind(id)
+        .bind(app.key())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+pub async fn add_server(
+    db: impl PgExecutor<'_>,
+    operation_id: Uuid,
+    server_id: i64,
+    state: ServerState,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into operation_servers (operation_id, server_id, state, finished_at)
+         values ($1, $2, $3, case when $3 in ('queued', 'running') then null else now() end)",
+    )
+    .bind(operation_id)
+    .bind(server_id)
+    .bind(state.key())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The operation's app, kind, account and whether a newer operation took over.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperationHead {
+    pub app: String,
+    pub kind: String,
+    pub account_id: Option<i64>,
+    pub superseded_by: Option<Uuid>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub async fn head(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OperationHead>> {
+    sqlx::query_as(
+        "select app, kind, account_id, superseded_by, finished_at from operations where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn is_superseded(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select superseded_by is not null from operations where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|r| r.unwrap_or(true))
+}
+
+/// Marks a server's job started (again): a re-run after a crash starts counting afresh.
+pub async fn server_started(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    server_id: i64,
+    accounts_total: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update operation_servers set state = 'running', started_at = now(), finished_at = null,
+                accounts_total = $3, accounts_done = 0, warnings = 0, updated_at = now()
+         where operation_id = $1 and server_id = $2",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(accounts_total as i32)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn account_done(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    server_id: i64,
+    warning: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update operation_servers set accounts_done = accounts_done + 1,
+                warnings = warnings + $3, updated_at = now()
+         where operation_id = $1 and server_id = $2",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(i32::from(warning))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn server_finished(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    server_id: i64,
+    state: ServerState,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update operation_servers set state = $3, finished_at = now(), updated_at = now()
+         where operation_id = $1 and server_id = $2",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(state.key())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Closes the operation when none of its servers is queued or running; true when this call
+/// closed it (so exactly one caller writes the closing log lines).
+pub async fn finish_if_complete(conn: &mut PgConnection, op: Uuid) -> sqlx::Result<bool> {
+    let closed = sqlx::query(
+        "update operations set finished_at = now(), updated_at = now()
+         where id = $1 and finished_at is null
+           and not exists (select 1 from operation_servers
+                           where operation_id = $1 and state in ('queued', 'running'))",
+    )
+    .bind(op)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(closed == 1)
+}
+
+/// Servers that failed in an operation.
+pub async fn failed_servers(db: impl PgExecutor<'_>, op: Uuid) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("select server_id from operation_servers where operation_id = $1 and state = 'failed' order by server_id")
+        .bind(op)
+        .fetch_all(db)
+        .await
+}
+
+/// A line of the provisioning log.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry<'a> {
+    pub server_id: Option<i64>,
+    pub server_name: Option<&'a str>,
+    pub account: Option<&'a str>,
+    pub hint: Option<&'a str>,
+}
+
+pub async fn log(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    level: Level,
+    message: &str,
+    at: NewEntry<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into operation_log (operation_id, level, server_id, server_name, account_username, message, hint)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(op)
+    .bind(level.key())
+    .bind(at.server_id)
+    .bind(at.server_name)
+    .bind(at.account)
+    .bind(message)
+    .bind(at.hint)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub level: String,
+    pub server_name: Option<String>,
+    pub account_username: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The log of the application's last application-wide operation and of the account events
+/// since it started, newest first, optionally of one level.
+pub async fn log_entries(
+    db: impl PgExecutor<'_>,
+    app: App,
+    level: Option<Level>,
+    limit: i64,
+) -> sqlx::Result<Vec<LogEntry>> {
+    sqlx::query_as(
+        "with last as (select id, started_at from operations where app = $1 and kind <> 'account'
+                       order by started_at desc, created_at desc limit 1)
+         select l.at, l.level, l.server_name, l.account_username, l.message, l.hint
+         from operation_log l join operations o on o.id = l.operation_id
+         where o.app = $1
+           and (o.id = (select id from last)
+                or (o.kind = 'account' and o.started_at >= coalesce((select started_at from last), '-infinity')))
+           and ($2::text is null or l.level = $2)
+         order by l.at desc, l.id desc
+         limit $3",
+    )
+    .bind(app.key())
+    .bind(level.map(|l| l.key()))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

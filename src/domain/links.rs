@@ -1,0 +1,339 @@
+//! The 15 client-area links (SPEC §4), their groups, and the rules for a configuration.
+
+use std::collections::HashSet;
+
+/// A link's group, which decides the `implements` value sent to cPanel (whm-api.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Ordering,
+    Support,
+    Account,
+}
+
+impl Group {
+    pub const ALL: [Group; 3] = [Group::Ordering, Group::Support, Group::Account];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Ordering => "Ordering",
+            Group::Support => "Support",
+            Group::Account => "Account",
+        }
+    }
+
+    pub fn implements(self) -> &'static str {
+        match self {
+            Group::Ordering => "upgrade",
+            Group::Support => "support",
+            Group::Account => "billing",
+        }
+    }
+}
+
+/// One of the links, as the table of SPEC §4 defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkDef {
+    pub key: &'static str,
+    pub default_label: &'static str,
+    pub group: Group,
+    /// Client-area path of the destination.
+    pub path: &'static str,
+}
+
+const fn def(
+    key: &'static str,
+    default_label: &'static str,
+    group: Group,
+    path: &'static str,
+) -> LinkDef {
+    LinkDef {
+        key,
+        default_label,
+        group,
+        path,
+    }
+}
+
+/// Every link, in the default order.
+pub const LINKS: [LinkDef; 15] = [
+    def(
+        "upgrade",
+        "Upgrade/Downgrade",
+        Group::Ordering,
+        "/client/upgrade",
+    ),
+    def(
+        "addons",
+        "View/Order Addons",
+        Group::Ordering,
+        "/client/addons",
+    ),
+    def(
+        "domain_register",
+        "Register New Domain",
+        Group::Ordering,
+        "/client/domains/register",
+    ),
+    def(
+        "domain_transfer",
+        "Transfer a Domain",
+        Group::Ordering,
+        "/client/domains/transfer",
+    ),
+    def(
+        "ticket_open",
+        "Open Ticket",
+        Group::Support,
+        "/client/tickets/new",
+    ),
+    def(
+        "ticket_history",
+        "View Ticket History",
+        Group::Support,
+        "/client/tickets",
+    ),
+    def(
+        "announcements",
+        "News & Announcements",
+        Group::Support,
+        "/client/announcements",
+    ),
+    def(
+        "downloads",
+        "Download Resources",
+        Group::Support,
+        "/client/downloads",
+    ),
+    def(
+        "knowledgebase",
+        "Search our Knowledgebase",
+        Group::Support,
+        "/client/knowledgebase",
+    ),
+    def(
+        "network_status",
+        "Check Network Status",
+        Group::Support,
+        "/client/network-status",
+    ),
+    def(
+        "profile",
+        "Manage Profile",
+        Group::Account,
+        "/client/profile",
+    ),
+    def(
+        "billing_view",
+        "View Billing Information",
+        Group::Account,
+        "/client/billing",
+    ),
+    def(
+        "billing_manage",
+        "Manage Billing Information",
+        Group::Account,
+        "/client/billing/edit",
+    ),
+    def(
+        "email_history",
+        "View Email History",
+        Group::Account,
+        "/client/emails",
+    ),
+    def(
+        "invoice_history",
+        "View Invoice History",
+        Group::Account,
+        "/client/invoices",
+    ),
+];
+
+/// Prefix of every cPanel `app` name applinks owns; other apps are never touched.
+pub const APP_PREFIX: &str = "applinks_";
+
+pub fn find(key: &str) -> Option<&'static LinkDef> {
+    LINKS.iter().find(|l| l.key == key)
+}
+
+/// The cPanel `app` name of a link, e.g. `applinks_ticket_open`.
+pub fn cpanel_app(key: &str) -> String {
+    format!("{APP_PREFIX}{key}")
+}
+
+/// The link key of a cPanel `app` name, if applinks owns it.
+pub fn key_of_cpanel_app(app: &str) -> Option<&str> {
+    app.strip_prefix(APP_PREFIX)
+}
+
+/// A link's saved setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSetting {
+    pub key: String,
+    pub shown: bool,
+    pub label: String,
+    /// 1-based.
+    pub position: i32,
+}
+
+impl LinkSetting {
+    pub fn def(&self) -> Option<&'static LinkDef> {
+        find(&self.key)
+    }
+}
+
+/// A configuration as submitted: per link whether shown and its label; and the order.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigInput {
+    /// (key, shown, label) for every link the form sent.
+    pub links: Vec<(String, bool, String)>,
+    /// Keys in the order the admin arranged them.
+    pub order: Vec<String>,
+}
+
+/// Field errors of a configuration; `general` for errors not tied to one link.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigErrors {
+    pub general: Vec<String>,
+    /// (link key, message)
+    pub fields: Vec<(String, String)>,
+}
+
+impl ConfigErrors {
+    pub fn is_empty(&self) -> bool {
+        self.general.is_empty() && self.fields.is_empty()
+    }
+
+    pub fn for_link(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+pub const MAX_LABEL_CHARS: usize = 100;
+
+/// Validates a whole configuration: known keys only, each link exactly once, labels of 1–100
+/// characters after trimming, and an order that is a complete permutation.
+pub fn validate(input: &ConfigInput) -> Result<Vec<LinkSetting>, ConfigErrors> {
+    let mut errors = ConfigErrors::default();
+    let mut seen = HashSet::new();
+    for (key, _, label) in &input.links {
+        if find(key).is_none() {
+            errors.general.push(format!("Unknown link “{key}”."));
+            continue;
+        }
+        if !seen.insert(key.as_str()) {
+            errors
+                .general
+                .push(format!("The link “{key}” was sent twice."));
+        }
+        let n = label.trim().chars().count();
+        if n == 0 {
+            errors
+                .fields
+                .push((key.clone(), "Enter a display label.".into()));
+        } else if n > MAX_LABEL_CHARS {
+            errors.fields.push((
+                key.clone(),
+                format!("A display label can be at most {MAX_LABEL_CHARS} characters (this one has {n})."),
+            ));
+        }
+    }
+    let missing: Vec<&str> = LINKS
+        .iter()
+        .map(|l| l.key)
+        .filter(|k| !seen.contains(k))
+        .collect();
+    if !missing.is_empty() {
+        errors.general.push(format!(
+            "The configuration is incomplete: missing {}.",
+            missing.join(", ")
+        ));
+    }
+    let order_set: HashSet<&str> = input.order.iter().map(String::as_str).collect();
+    let is_permutation = input.order.len() == LINKS.len()
+        && order_set.len() == LINKS.len()
+        && LINKS.iter().all(|l| order_set.contains(l.key));
+    if !is_permutation {
+        errors
+            .general
+            .push("The order must list every link exactly once.".into());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(input
+        .links
+        .iter()
+        .map(|(key, shown, label)| LinkSetting {
+            key: key.clone(),
+            shown: *shown,
+            label: label.trim().to_string(),
+            position: input
+                .order
+                .iter()
+                .position(|k| k == key)
+                .map_or(0, |p| p as i32 + 1),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> ConfigInput {
+        ConfigInput {
+            links: LINKS
+                .iter()
+                .map(|l| (l.key.to_string(), true, l.default_label.to_string()))
+                .collect(),
+            order: LINKS.iter().rev().map(|l| l.key.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_complete_configuration_is_accepted_with_positions_from_the_order() {
+        let saved = validate(&full()).unwrap();
+        assert_eq!(saved.len(), 15);
+        let upgrade = saved.iter().find(|s| s.key == "upgrade").unwrap();
+        assert_eq!(upgrade.position, 15);
+        let invoices = saved.iter().find(|s| s.key == "invoice_history").unwrap();
+        assert_eq!(invoices.position, 1);
+    }
+
+    #[test]
+    fn empty_and_long_labels_unknown_keys_and_bad_orders_are_refused() {
+        let mut input = full();
+        input.links[0].2 = "   ".into();
+        input.links[1].2 = "x".repeat(101);
+        let errors = validate(&input).unwrap_err();
+        assert_eq!(errors.for_link("upgrade"), Some("Enter a display label."));
+        assert!(errors.for_link("addons").unwrap().contains("at most 100"));
+
+        let mut input = full();
+        input.links.push(("root_shell".into(), true, "x".into()));
+        assert!(validate(&input).unwrap_err().general[0].contains("Unknown link"));
+
+        let mut input = full();
+        input.order.pop();
+        assert!(!validate(&input).unwrap_err().general.is_empty());
+
+        let mut input = full();
+        input.order[0] = input.order[1].clone();
+        assert!(!validate(&input).unwrap_err().general.is_empty());
+
+        let mut input = full();
+        input.links.pop();
+        assert!(validate(&input).unwrap_err().general[0].contains("incomplete"));
+    }
+
+    #[test]
+    fn a_label_of_exactly_100_characters_with_any_text_is_fine() {
+        let mut input = full();
+        input.links[0].2 = format!("  {}  ", "é<".repeat(50));
+        let saved = validate(&input).unwrap();
+        assert_eq!(saved[0].label.chars().count(), 100);
+    }
+}

@@ -1,0 +1,199 @@
+//! Operations, their per-server progress, the application's state, and log levels (SPEC §6).
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Activate,
+    Sync,
+    Deactivate,
+    Retry,
+    Account,
+}
+
+impl Kind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Activate => "activate",
+            Kind::Sync => "sync",
+            Kind::Deactivate => "deactivate",
+            Kind::Retry => "retry",
+            Kind::Account => "account",
+        }
+    }
+
+    /// Whether starting this operation supersedes the application's unfinished ones. An
+    /// account event touches one account and leaves a running application-wide sync alone.
+    pub fn supersedes(self) -> bool {
+        self != Kind::Account
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Kind::Activate,
+            Kind::Sync,
+            Kind::Deactivate,
+            Kind::Retry,
+            Kind::Account,
+        ]
+        .into_iter()
+        .find(|k| k.key() == s)
+        .ok_or_else(|| format!("unknown operation kind {s}"))
+    }
+}
+
+/// Where one server's job of an operation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerState {
+    Queued,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+    Superseded,
+}
+
+impl ServerState {
+    pub fn key(self) -> &'static str {
+        match self {
+            ServerState::Queued => "queued",
+            ServerState::Running => "running",
+            ServerState::Done => "done",
+            ServerState::Failed => "failed",
+            ServerState::Skipped => "skipped",
+            ServerState::Superseded => "superseded",
+        }
+    }
+}
+
+/// Log levels, from least to most important.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::Debug, Level::Info, Level::Notice, Level::Warning];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Notice => "notice",
+            Level::Warning => "warning",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "Debug",
+            Level::Info => "Information",
+            Level::Notice => "Notice",
+            Level::Warning => "Warning",
+        }
+    }
+}
+
+impl FromStr for Level {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.to_ascii_lowercase();
+        let s = if s == "information" {
+            "info".to_string()
+        } else {
+            s
+        };
+        Level::ALL
+            .into_iter()
+            .find(|l| l.key() == s)
+            .ok_or_else(|| format!("unknown level “{s}”: use debug, info, notice or warning"))
+    }
+}
+
+/// The state of an application as the badge shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppState {
+    Disabled,
+    Syncing,
+    Active,
+    Deactivating,
+    Failed,
+}
+
+impl AppState {
+    /// Derives the state from the switch and the last application-wide operation.
+    pub fn derive(enabled: bool, op_running: bool, op_failed_servers: i64) -> Self {
+        match (enabled, op_running) {
+            (true, true) => AppState::Syncing,
+            (false, true) => AppState::Deactivating,
+            _ if op_failed_servers > 0 => AppState::Failed,
+            (true, false) => AppState::Active,
+            (false, false) => AppState::Disabled,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            AppState::Disabled => "disabled",
+            AppState::Syncing => "syncing",
+            AppState::Active => "active",
+            AppState::Deactivating => "deactivating",
+            AppState::Failed => "failed",
+        }
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(self, AppState::Syncing | AppState::Deactivating)
+    }
+}
+
+/// A plain explanation for server errors known to be harmless (SPEC §6).
+pub fn hint_for(reason: &str) -> Option<&'static str> {
+    if reason.contains("cPanel Account Username not found") {
+        Some(
+            "applinks has an account that the server no longer has: terminate or correct the account in applinks.",
+        )
+    } else if reason.contains("may not be empty") && reason.contains("user") {
+        Some("This account has no cPanel username in applinks: add it on the client's page.")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_follows_switch_and_last_operation() {
+        assert_eq!(AppState::derive(false, false, 0), AppState::Disabled);
+        assert_eq!(AppState::derive(true, true, 0), AppState::Syncing);
+        assert_eq!(AppState::derive(false, true, 0), AppState::Deactivating);
+        assert_eq!(AppState::derive(true, false, 0), AppState::Active);
+        assert_eq!(AppState::derive(true, false, 2), AppState::Failed);
+        assert_eq!(AppState::derive(false, false, 1), AppState::Failed);
+    }
+
+    #[test]
+    fn known_harmless_warnings_get_a_hint() {
+        assert!(hint_for("cPanel Account Username not found").is_some());
+        assert!(hint_for("The value of “user” may not be empty").is_some());
+        assert!(hint_for("HTTP 500").is_none());
+        assert_eq!("information".parse::<Level>().unwrap(), Level::Info);
+    }
+}

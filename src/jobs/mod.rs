@@ -1,0 +1,94 @@
+//! Background provisioning: operations, their jobs, and the workers that run them (SPEC §6).
+//!
+//! An operation is a row in `operations` plus one apalis job per server, written in ONE
+//! transaction (apalis-postgres's `push_tasks` takes our transaction), so an operation never
+//! waits for a job that was never queued. Jobs reconcile a server to the application's
+//! *current* desired state, so a retried, repeated or superseded job is harmless.
+//!
+//! Error policy: what a server answers (access denied, unknown account, HTTP errors after the
+//! client's retries) is logged as a Warning and the job still succeeds; only infrastructure
+//! failures (the database) fail the job, which apalis then retries. A worker that dies
+//! mid-job stops heart-beating and apalis hands its jobs to another worker.
+
+pub mod operations;
+pub mod provision;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use sqlx::PgPool;
+
+use crate::crypto::SecretBox;
+use crate::whm::client::WhmClient;
+
+pub use operations::{
+    OperationError, account_changed, retry_failed, save_configuration, set_enabled,
+};
+pub use provision::ProvisionServer;
+
+/// Queue names are set explicitly, so renaming a Rust type never orphans queued jobs.
+pub const PROVISION_QUEUE: &str = "applinks.provision_server";
+
+/// A dead worker's jobs are handed out again after `HEARTBEAT × MISSED_HEARTBEATS` (15 s).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+pub const MISSED_HEARTBEATS: usize = 3;
+
+/// Attempts of one job when the database fails under it.
+pub const JOB_MAX_ATTEMPTS: usize = 5;
+
+/// What jobs need; deliberately not the web's `AppState`.
+#[derive(Clone)]
+pub struct JobContext {
+    pub pool: PgPool,
+    pub whm: WhmClient,
+    pub secrets: SecretBox,
+    /// Base URL of the web instances, for `autologin_token_url` and the fallback `url`.
+    pub public_url: String,
+    /// Calls in flight to one server at a time.
+    pub per_server_concurrency: usize,
+}
+
+/// A worker name unique to this process, so apalis can tell a dead process's jobs apart.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("applinks-{host}-{}-{}", std::process::id(), &nonce[..8])
+}
+
+/// Runs provisioning workers until `shutdown` resolves: then no new job is taken and the
+/// running ones finish (or, if the process is killed, are handed back by the heartbeat).
+pub async fn run_workers(
+    ctx: JobContext,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let concurrency = concurrency.max(1);
+    let config = apalis_postgres::Config::default()
+        .queue(PROVISION_QUEUE)
+        // Take only what this process can run, so other processes get the rest.
+        .batch_size(concurrency)
+        .heartbeat_interval(HEARTBEAT)
+        .missed_heartbeats(MISSED_HEARTBEATS);
+    let backend = PostgresStorage::<ProvisionServer>::new(&ctx.pool)
+        .with_config(config)
+        .with_pubsub();
+    let name = worker_name();
+    tracing::info!(worker = %name, concurrency, "provisioning worker started");
+    let worker = WorkerBuilder::new(name)
+        .backend(backend)
+        .data(Arc::new(ctx))
+        .parallelize(tokio::spawn)
+        .concurrency(concurrency)
+        .build(provision::handle);
+    worker
+        .run_until(async move {
+            shutdown.await;
+            Ok::<(), std::io::Error>(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+}

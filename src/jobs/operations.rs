@@ -1,0 +1,243 @@
+//! Starting operations: the switch, a saved configuration, a retry, an account event. Each
+//! writes the change, the operation, its per-server rows and its jobs in one transaction.
+
+use apalis::prelude::TaskBuilder;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{JOB_MAX_ATTEMPTS, PROVISION_QUEUE, ProvisionServer};
+use crate::db;
+use crate::db::operations::NewEntry;
+use crate::db::provisioning::ServerRecord;
+use crate::domain::app::App;
+use crate::domain::links::LinkSetting;
+use crate::domain::operation::{Kind, Level, ServerState};
+use crate::domain::server::{Module, version_supports_links};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error("there is nothing to retry: no server failed in the last operation")]
+    NothingToRetry,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("could not queue the jobs: {0}")]
+    Queue(String),
+}
+
+/// Switches the application on (`activate`) or off (`deactivate`) and starts the operation.
+pub async fn set_enabled(pool: &PgPool, app: App, enabled: bool) -> Result<Uuid, OperationError> {
+    let mut tx = pool.begin().await?;
+    db::applications::lock(&mut tx, app).await?;
+    db::applications::set_enabled(&mut *tx, app, enabled).await?;
+    let kind = if enabled {
+        Kind::Activate
+    } else {
+        Kind::Deactivate
+    };
+    let servers = db::provisioning::servers_of_app(&mut *tx, app).await?;
+    let id = start(&mut tx, app, kind, None, servers).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Saves the configuration; when the application is on, starts a `sync`.
+pub async fn save_configuration(
+    pool: &PgPool,
+    app: App,
+    links: &[LinkSetting],
+) -> Result<Option<Uuid>, OperationError> {
+    let mut tx = pool.begin().await?;
+    let enabled = db::applications::lock(&mut tx, app).await?;
+    db::links::save(&mut tx, app, links).await?;
+    let id = if enabled {
+        let servers = db::provisioning::servers_of_app(&mut *tx, app).await?;
+        Some(start(&mut tx, app, Kind::Sync, None, servers).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Re-runs the servers that failed in the application's last operation.
+pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationError> {
+    let mut tx = pool.begin().await?;
+    db::applications::lock(&mut tx, app).await?;
+    let last = db::operations::last(&mut *tx, app)
+        .await?
+        .ok_or(OperationError::NothingToRetry)?;
+    if last.finished_at.is_none() {
+        return Err(OperationError::NothingToRetry);
+    }
+    let failed = db::operations::failed_servers(&mut *tx, last.id).await?;
+    let mut servers = Vec::new();
+    for id in failed {
+        if let Some(s) = db::provisioning::server(&mut *tx, id).await? {
+            servers.push(s);
+        }
+    }
+    if servers.is_empty() {
+        return Err(OperationError::NothingToRetry);
+    }
+    let id = start(&mut tx, app, Kind::Retry, None, servers).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An account was created, re-activated, suspended or terminated: bring its links in line
+/// when its application is on. Answers the operation started, if any.
+pub async fn account_changed(
+    pool: &PgPool,
+    account_id: i64,
+) -> Result<Option<Uuid>, OperationError> {
+    let Some((server_id, module, _status)) =
+        db::provisioning::account_server(pool, account_id).await?
+    else {
+        return Ok(None);
+    };
+    let Some(app) = module.parse::<Module>().ok().and_then(Module::app) else {
+        return Ok(None);
+    };
+    let mut tx = pool.begin().await?;
+    if !db::applications::lock(&mut tx, app).await? {
+        return Ok(None);
+    }
+    let Some(server) = db::provisioning::server(&mut *tx, server_id).await? else {
+        return Ok(None);
+    };
+    if !server.enabled {
+        return Ok(None);
+    }
+    let id = start(&mut tx, app, Kind::Account, Some(account_id), vec![server]).await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// Writes the operation, its servers, its log opening and its jobs.
+async fn start(
+    tx: &mut PgConnection,
+    app: App,
+    kind: Kind,
+    account_id: Option<i64>,
+    servers: Vec<ServerRecord>,
+) -> Result<Uuid, OperationError> {
+    let op = db::operations::insert(tx, app, kind, account_id).await?;
+    db::operations::log(
+        &mut *tx,
+        op,
+        Level::Debug,
+        &format!(
+            "Operation started: {kind} {} links on {} server(s)",
+            app.name(),
+            servers.len()
+        ),
+        NewEntry::default(),
+    )
+    .await?;
+
+    if kind != Kind::Account {
+        for s in db::provisioning::unlinkable_servers(&mut *tx).await? {
+            let module = s
+                .module
+                .parse::<Module>()
+                .map(Module::name)
+                .unwrap_or("unknown module");
+            db::operations::log(
+                &mut *tx,
+                op,
+                Level::Info,
+                &format!(
+                    "{} runs {module}, which cannot carry application links; skipped",
+                    s.name
+                ),
+                NewEntry {
+                    server_id: Some(s.id),
+                    server_name: Some(&s.name),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+
+    let mut tasks = Vec::new();
+    for s in &servers {
+        if version_supports_links(s.version.as_deref()) {
+            db::operations::add_server(&mut *tx, op, s.id, ServerState::Queued).await?;
+            let job = ProvisionServer {
+                operation_id: op,
+                server_id: s.id,
+            };
+            let bytes =
+                serde_json::to_vec(&job).map_err(|e| OperationError::Queue(e.to_string()))?;
+            tasks.push(
+                TaskBuilder::new(bytes)
+                    .max_attempts(JOB_MAX_ATTEMPTS)
+                    .build(),
+            );
+        } else {
+            db::operations::add_server(&mut *tx, op, s.id, ServerState::Skipped).await?;
+            log_too_old(tx, op, s).await?;
+        }
+    }
+    if tasks.is_empty() {
+        if kind != Kind::Account {
+            log_no_server(tx, op, app).await?;
+        }
+        db::operations::finish_if_complete(tx, op).await?;
+        db::operations::log(
+            &mut *tx,
+            op,
+            Level::Debug,
+            "Operation finished: nothing to do",
+            NewEntry::default(),
+        )
+        .await?;
+    } else {
+        apalis_postgres::queries::push_tasks(&mut *tx, PROVISION_QUEUE, tasks)
+            .await
+            .map_err(|e| OperationError::Queue(e.to_string()))?;
+    }
+    Ok(op)
+}
+
+pub(crate) async fn log_too_old(
+    conn: &mut PgConnection,
+    op: Uuid,
+    s: &ServerRecord,
+) -> sqlx::Result<()> {
+    db::operations::log(
+        conn,
+        op,
+        Level::Info,
+        &format!(
+            "{} runs version {}, older than 11.54, the first with application links; skipped",
+            s.name,
+            s.version.as_deref().unwrap_or("unknown")
+        ),
+        NewEntry {
+            server_id: Some(s.id),
+            server_name: Some(&s.name),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+pub(crate) async fn log_no_server(conn: &mut PgConnection, op: Uuid, app: App) -> sqlx::Result<()> {
+    db::operations::log(
+        conn,
+        op,
+        Level::Notice,
+        &format!(
+            "No server of {} supports application links: add a server running a supported {} first",
+            app.name(),
+            match app {
+                App::Cpanel => "cPanel & WHM (11.54 or later)",
+                App::Wp2 => "WP Squared",
+            }
+        ),
+        NewEntry::default(),
+    )
+    .await
+}

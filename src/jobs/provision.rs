@@ -1,0 +1,353 @@
+//! The job: bring one server's accounts to the application's current desired links.
+
+use std::sync::Arc;
+
+use apalis::prelude::{BoxDynError, Data};
+use base64::Engine as _;
+use futures::StreamExt as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::JobContext;
+use super::operations::{log_no_server, log_too_old};
+use crate::db;
+use crate::db::operations::NewEntry;
+use crate::db::provisioning::{AccountRecord, ServerRecord};
+use crate::domain::app::App;
+use crate::domain::links::{self, LinkSetting};
+use crate::domain::operation::{Kind, Level, ServerState, hint_for};
+use crate::domain::server::version_supports_links;
+use crate::whm::client::{ServerClient, ServerConn, WhmAuth, WhmError};
+use crate::whm::types::CreateLink;
+
+/// One server of one operation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProvisionServer {
+    pub operation_id: Uuid,
+    pub server_id: i64,
+}
+
+/// The apalis handler.
+pub async fn handle(job: ProvisionServer, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    run(&ctx, job).await.map_err(|e| {
+        tracing::error!(error = ?e, ?job, "provisioning job failed; it will be retried");
+        BoxDynError::from(format!("{e:#}"))
+    })
+}
+
+/// The job's body; callable directly (tests, benchmarks).
+pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
+    let pool = &ctx.pool;
+    let op = job.operation_id;
+    let Some(head) = db::operations::head(pool, op).await? else {
+        return Ok(()); // The operation was deleted: nothing to do.
+    };
+    let Some(server) = db::provisioning::server(pool, job.server_id).await? else {
+        return Ok(());
+    };
+    let at = NewEntry {
+        server_id: Some(server.id),
+        server_name: Some(&server.name),
+        ..Default::default()
+    };
+    if head.superseded_by.is_some() {
+        stop_superseded(ctx, op, &server).await?;
+        return Ok(());
+    }
+    let app: App = head.app.parse()?;
+    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
+
+    let outcome = provision(ctx, op, app, head.account_id, &server).await?;
+    let state = match outcome {
+        Outcome::Done { warnings: 0 } => ServerState::Done,
+        Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
+        Outcome::TooOld => ServerState::Skipped,
+        Outcome::Superseded => {
+            stop_superseded(ctx, op, &server).await?;
+            return Ok(());
+        }
+    };
+    db::operations::server_finished(pool, op, server.id, state).await?;
+    if let Outcome::Done { warnings } = outcome {
+        db::operations::log(
+            pool,
+            op,
+            Level::Debug,
+            &format!("Server {} finished with {warnings} warning(s)", server.name),
+            at.clone(),
+        )
+        .await?;
+    }
+
+    let mut tx = pool.begin().await?;
+    if db::operations::finish_if_complete(&mut tx, op).await? {
+        let s = db::operations::summary(&mut *tx, op).await?;
+        if let Some(s) = s {
+            if kind != Kind::Account && s.servers_done + s.servers_failed == 0 {
+                log_no_server(&mut tx, op, app).await?;
+            }
+            db::operations::log(
+                &mut *tx,
+                op,
+                Level::Debug,
+                &format!(
+                    "Operation finished: {} server(s) done, {} failed, {} skipped; {} of {} accounts, {} warning(s)",
+                    s.servers_done, s.servers_failed, s.servers_skipped, s.accounts_done, s.accounts_total, s.warnings
+                ),
+                NewEntry::default(),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> anyhow::Result<()> {
+    db::operations::server_finished(&ctx.pool, op, server.id, ServerState::Superseded).await?;
+    db::operations::log(
+        &ctx.pool,
+        op,
+        Level::Debug,
+        &format!(
+            "Stopped on {}: a newer operation of this application took over",
+            server.name
+        ),
+        NewEntry {
+            server_id: Some(server.id),
+            server_name: Some(&server.name),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+enum Outcome {
+    Done { warnings: usize },
+    Unreachable,
+    TooOld,
+    Superseded,
+}
+
+fn connection(ctx: &JobContext, server: &ServerRecord) -> anyhow::Result<ServerConn> {
+    let secret = ctx.secrets.decrypt(&server.secret_ciphertext)?;
+    let auth = if server.auth_kind == "password" {
+        WhmAuth::Password {
+            username: server.username.clone(),
+            password: secret,
+        }
+    } else {
+        WhmAuth::ApiToken {
+            username: server.username.clone(),
+            token: secret,
+        }
+    };
+    Ok(ServerConn {
+        base_url: server.base_url(),
+        auth,
+        verify_tls: server.verify_tls,
+    })
+}
+
+async fn warn(
+    ctx: &JobContext,
+    op: Uuid,
+    server: &ServerRecord,
+    account: Option<&str>,
+    err: &WhmError,
+) -> anyhow::Result<()> {
+    let message = if err.reason.is_empty() {
+        err.describe()
+    } else {
+        err.reason.clone()
+    };
+    db::operations::log(
+        &ctx.pool,
+        op,
+        Level::Warning,
+        &format!("{} (after {} attempt(s))", message, err.attempts.max(1)),
+        NewEntry {
+            server_id: Some(server.id),
+            server_name: Some(&server.name),
+            account,
+            hint: hint_for(&message),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn provision(
+    ctx: &JobContext,
+    op: Uuid,
+    app: App,
+    only_account: Option<i64>,
+    server: &ServerRecord,
+) -> anyhow::Result<Outcome> {
+    let pool = &ctx.pool;
+    let at = NewEntry {
+        server_id: Some(server.id),
+        server_name: Some(&server.name),
+        ..Default::default()
+    };
+    let accounts = db::provisioning::accounts_on(pool, server.id, only_account).await?;
+    db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
+    db::operations::log(
+        pool,
+        op,
+        Level::Debug,
+        &format!(
+            "Server {} started: {} account(s)",
+            server.name,
+            accounts.len()
+        ),
+        at.clone(),
+    )
+    .await?;
+
+    let conn = match connection(ctx, server) {
+        Ok(c) => c,
+        Err(e) => {
+            db::operations::log(pool, op, Level::Warning, &format!("{e}"), at.clone()).await?;
+            return Ok(Outcome::Unreachable);
+        }
+    };
+    let client = ctx.whm.server(&conn);
+
+    // The server may have been upgraded or downgraded since it was last checked.
+    match client.version().await {
+        Ok(version) => {
+            db::provisioning::record_version(pool, server.id, &version).await?;
+            if !version_supports_links(Some(&version)) {
+                let mut updated = server.clone();
+                updated.version = Some(version);
+                let mut c = pool.acquire().await?;
+                log_too_old(&mut c, op, &updated).await?;
+                return Ok(Outcome::TooOld);
+            }
+        }
+        Err(err) => {
+            warn(ctx, op, server, None, &err).await?;
+            return Ok(Outcome::Unreachable);
+        }
+    }
+
+    let enabled = db::applications::is_enabled(pool, app).await?;
+    let config = db::links::load(pool, app).await?;
+    let shown: Vec<LinkSetting> = if enabled {
+        config.into_iter().filter(|l| l.shown).collect()
+    } else {
+        Vec::new()
+    };
+
+    let client = &client;
+    let shown = &shown;
+    let results = futures::stream::iter(accounts)
+        .map(|account: AccountRecord| async move {
+            if db::operations::is_superseded(pool, op).await? {
+                return Ok::<_, anyhow::Error>(None);
+            }
+            let wanted: &[LinkSetting] = if account.status == "terminated" {
+                &[]
+            } else {
+                shown
+            };
+            let result = reconcile_account(ctx, client, app, &account, wanted).await?;
+            let warning = match &result {
+                Ok(()) => false,
+                Err(err) => {
+                    warn(ctx, op, server, Some(&account.username), err).await?;
+                    true
+                }
+            };
+            db::operations::account_done(pool, op, server.id, warning).await?;
+            Ok(Some(warning))
+        })
+        .buffer_unordered(ctx.per_server_concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+
+    let mut warnings = 0;
+    let mut superseded = false;
+    for r in results {
+        match r? {
+            Some(true) => warnings += 1,
+            Some(false) => {}
+            None => superseded = true,
+        }
+    }
+    if superseded {
+        return Ok(Outcome::Superseded);
+    }
+    Ok(Outcome::Done { warnings })
+}
+
+/// The account's link secret for `app`, created on first use and reused ever after, so a
+/// re-created link carries the same token.
+async fn link_token(ctx: &JobContext, account_id: i64, app: App) -> anyhow::Result<SecretString> {
+    let fresh: [u8; 32] = rand::random();
+    let fresh = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(fresh);
+    let stored =
+        db::provisioning::link_secret(&ctx.pool, account_id, app, &ctx.secrets.encrypt(&fresh))
+            .await?;
+    Ok(ctx.secrets.decrypt(&stored)?)
+}
+
+/// Creates (or replaces) every wanted link and removes every other `applinks_*` link. The
+/// outer error is ours (database); the inner one is what the server answered.
+async fn reconcile_account(
+    ctx: &JobContext,
+    client: &ServerClient,
+    app: App,
+    account: &AccountRecord,
+    wanted: &[LinkSetting],
+) -> anyhow::Result<Result<(), WhmError>> {
+    let user = account.username.as_str();
+    let existing = match client.list_integration_links(user).await {
+        Ok(apps) => apps,
+        Err(e) => return Ok(Err(e)),
+    };
+    if !wanted.is_empty() {
+        let token = link_token(ctx, account.id, app).await?;
+        for link in wanted {
+            let Some(def) = link.def() else { continue };
+            let create = CreateLink {
+                user: user.to_string(),
+                app: links::cpanel_app(&link.key),
+                implements: def.group.implements().to_string(),
+                label: link.label.clone(),
+                subscriber_unique_id: account.id.to_string(),
+                token: SecretString::from(token.expose_secret().to_string()),
+                autologin_token_url: Some(format!("{}/sso/cpanel", ctx.public_url)),
+                url: Some(format!("{}{}", ctx.public_url, def.path)),
+                group_id: None,
+                order: Some(link.position.to_string()),
+                hide: false,
+                base64_png_image: None,
+            };
+            if let Err(e) = client.create_integration_link(&create).await {
+                return Ok(Err(e));
+            }
+        }
+    }
+    for existing_app in &existing {
+        let Some(key) = links::key_of_cpanel_app(existing_app) else {
+            continue; // Not ours: never touched.
+        };
+        if !wanted.iter().any(|l| l.key == key)
+            && let Err(e) = client.remove_integration_link(user, existing_app).await
+        {
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Compile-time guard: the job's future must be `Send` for apalis to run it on tokio.
+#[allow(dead_code)]
+fn _assert_send(ctx: &'static JobContext, job: ProvisionServer) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(run(ctx, job));
+}
