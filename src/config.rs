@@ -47,6 +47,44 @@ pub struct SecretArgs {
     pub secret_key: Option<SecretString>,
 }
 
+/// How workers talk to WHM servers.
+#[derive(Debug, Clone, Args)]
+pub struct ProvisioningArgs {
+    /// Calls in flight to one server at a time (different servers run in parallel).
+    #[arg(long, env = "APPLINKS_PER_SERVER_CONCURRENCY", default_value_t = 8)]
+    pub per_server_concurrency: usize,
+    /// Timeout of one WHM API call, in milliseconds.
+    #[arg(long, env = "APPLINKS_WHM_TIMEOUT_MS", default_value_t = 10_000)]
+    pub whm_timeout_ms: u64,
+    /// Attempts per WHM call for transient errors (5xx, timeouts, connection errors).
+    #[arg(long, env = "APPLINKS_WHM_RETRY_ATTEMPTS", default_value_t = 3)]
+    pub whm_retry_attempts: u32,
+    /// First pause between attempts, in milliseconds; doubles each time, with jitter.
+    #[arg(long, env = "APPLINKS_WHM_RETRY_BASE_DELAY_MS", default_value_t = 200)]
+    pub whm_retry_base_delay_ms: u64,
+}
+
+impl Default for ProvisioningArgs {
+    fn default() -> Self {
+        Self {
+            per_server_concurrency: 8,
+            whm_timeout_ms: 10_000,
+            whm_retry_attempts: 3,
+            whm_retry_base_delay_ms: 200,
+        }
+    }
+}
+
+impl ProvisioningArgs {
+    pub fn client_settings(&self) -> crate::whm::client::ClientSettings {
+        crate::whm::client::ClientSettings {
+            timeout_ms: self.whm_timeout_ms,
+            retry_max_attempts: self.whm_retry_attempts.max(1),
+            retry_base_delay_ms: self.whm_retry_base_delay_ms,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply all migrations (ours, the job queue's, the session store's); safe to repeat.
@@ -57,17 +95,25 @@ pub enum Command {
         web: WebArgs,
         #[command(flatten)]
         secret: SecretArgs,
-        /// In-process workers (0: none, run `applinks worker` elsewhere).
-        #[arg(long, env = "APPLINKS_WORKERS", default_value_t = 1)]
+        /// Jobs (servers) the in-process workers run at once; 0 runs no worker here
+        /// (then run `applinks worker` elsewhere).
+        #[arg(long, env = "APPLINKS_WORKERS", default_value_t = 4)]
         workers: usize,
+        #[command(flatten)]
+        provisioning: ProvisioningArgs,
     },
-    /// Run a worker process only.
+    /// Run a worker process only; start as many as you like, on any machine.
     Worker {
         #[command(flatten)]
         secret: SecretArgs,
+        /// Base URL of the web instances (for the links' `autologin_token_url` and `url`).
+        #[arg(long, env = "APPLINKS_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
         /// Jobs (servers) this process works on at once.
         #[arg(long, env = "APPLINKS_WORKER_CONCURRENCY", default_value_t = 4)]
         concurrency: usize,
+        #[command(flatten)]
+        provisioning: ProvisioningArgs,
     },
     /// Manage administrators.
     Admin {

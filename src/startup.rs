@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
-use crate::config::{AdminCommand, Cli, Command, RoleCommand, WebArgs};
+use crate::config::{AdminCommand, Cli, Command, ProvisioningArgs, RoleCommand, WebArgs};
+use crate::jobs::{self, JobContext};
+use crate::whm::client::WhmClient;
 use crate::crypto::SecretBox;
 use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
@@ -33,17 +35,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Serve { web, secret, .. } => {
+        Command::Serve {
+            web,
+            secret,
+            workers,
+            provisioning,
+        } => {
             let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
             let pool = db::migrate::connect(&cli.db.database_url).await?;
             let app = Application::build(pool, &web, secrets).await?;
             println!("applinks listening on {}", app.public_url);
+            if workers > 0 {
+                tokio::spawn(app.workers(&provisioning, workers));
+            }
             app.run_until_stopped().await
         }
+        Command::Worker {
+            secret,
+            public_url,
+            concurrency,
+            provisioning,
+        } => {
+            let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
+            let pool = db::migrate::connect(&cli.db.database_url).await?;
+            db::migrate::run(&pool).await?;
+            let ctx = job_context(pool, secrets, public_url.trim_end_matches('/'), &provisioning);
+            jobs::run_workers(ctx, concurrency, shutdown_signal()).await?;
+            tracing::info!("worker stopped");
+            Ok(())
+        }
         Command::WhmSim(args) => crate::whm::sim::run(args.into_config()).await,
-        Command::Worker { .. } => bail!(
-            "`applinks worker` is not available yet: provisioning comes with the Application Links issue"
-        ),
         Command::Demo { .. } => bail!(
             "`applinks demo` is not available yet: it arrives with provisioning and the WHM simulator. Meanwhile: `applinks migrate`, `applinks admin create`, `applinks serve`"
         ),
@@ -107,6 +128,17 @@ pub async fn create_admin(
         .with_context(|| format!("an admin named “{username}” already exists"))
 }
 
+/// What jobs need, from the settings.
+pub fn job_context(pool: PgPool, secrets: SecretBox, public_url: &str, p: &ProvisioningArgs) -> JobContext {
+    JobContext {
+        pool,
+        whm: WhmClient::new(p.client_settings()),
+        secrets,
+        public_url: public_url.to_string(),
+        per_server_concurrency: p.per_server_concurrency,
+    }
+}
+
 /// A bound, ready-to-run web server. Binding happens in `build`, so port 0 works and the
 /// actual address is known before serving (tests rely on this).
 pub struct Application {
@@ -115,6 +147,7 @@ pub struct Application {
     pub addr: SocketAddr,
     pub public_url: String,
     pub pool: PgPool,
+    secrets: SecretBox,
 }
 
 impl Application {
@@ -140,7 +173,7 @@ impl Application {
                 public_url: public_url.clone(),
             }),
             login_limiter: limiter,
-            secrets,
+            secrets: secrets.clone(),
         };
         Ok(Self {
             listener,
@@ -148,7 +181,18 @@ impl Application {
             addr,
             public_url,
             pool,
+            secrets,
         })
+    }
+
+    /// In-process workers for this instance (stop on SIGINT or SIGTERM).
+    pub fn workers(
+        &self,
+        p: &ProvisioningArgs,
+        concurrency: usize,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        let ctx = job_context(self.pool.clone(), self.secrets.clone(), &self.public_url, p);
+        jobs::run_workers(ctx, concurrency, shutdown_signal())
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -13,6 +13,7 @@
 pub mod operations;
 pub mod provision;
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,11 +62,14 @@ pub fn worker_name() -> String {
 
 /// Runs provisioning workers until `shutdown` resolves: then no new job is taken and the
 /// running ones finish (or, if the process is killed, are handed back by the heartbeat).
-pub async fn run_workers(
+///
+/// Not an `async fn`: the worker future is boxed where its concrete type is known, which lets
+/// the compiler prove it `Send` (inside an async fn it cannot, a known rustc limitation).
+pub fn run_workers(
     ctx: JobContext,
     concurrency: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
     let concurrency = concurrency.max(1);
     let config = apalis_postgres::Config::default()
         .queue(PROVISION_QUEUE)
@@ -84,11 +88,14 @@ pub async fn run_workers(
         .parallelize(tokio::spawn)
         .concurrency(concurrency)
         .build(provision::handle);
-    worker
-        .run_until(async move {
-            shutdown.await;
-            Ok::<(), std::io::Error>(())
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+    let running = worker.run_until(async move {
+        shutdown.await;
+        Ok::<(), std::io::Error>(())
+    });
+    let running: Pin<Box<dyn Future<Output = Result<(), WorkerError>> + Send>> = Box::pin(running);
+    Box::pin(async move {
+        running
+            .await
+            .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+    })
 }
