@@ -107,7 +107,11 @@ pub enum Command {
         #[command(flatten)]
         secret: SecretArgs,
         /// Base URL of the web instances (for the links' `autologin_token_url` and `url`).
-        #[arg(long, env = "APPLINKS_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        #[arg(
+            long,
+            env = "APPLINKS_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
         public_url: String,
         /// Jobs (servers) this process works on at once.
         #[arg(long, env = "APPLINKS_WORKER_CONCURRENCY", default_value_t = 4)]

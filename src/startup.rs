@@ -9,12 +9,12 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 
 use crate::config::{AdminCommand, Cli, Command, ProvisioningArgs, RoleCommand, WebArgs};
-use crate::jobs::{self, JobContext};
-use crate::whm::client::WhmClient;
 use crate::crypto::SecretBox;
 use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
+use crate::jobs::{self, JobContext};
 use crate::web::{self, AppState, WebSettings, auth};
+use crate::whm::client::WhmClient;
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -59,7 +59,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
             let pool = db::migrate::connect(&cli.db.database_url).await?;
             db::migrate::run(&pool).await?;
-            let ctx = job_context(pool, secrets, public_url.trim_end_matches('/'), &provisioning);
+            let ctx = job_context(
+                pool,
+                secrets,
+                public_url.trim_end_matches('/'),
+                &provisioning,
+            );
             jobs::run_workers(ctx, concurrency, shutdown_signal()).await?;
             tracing::info!("worker stopped");
             Ok(())
@@ -129,7 +134,12 @@ pub async fn create_admin(
 }
 
 /// What jobs need, from the settings.
-pub fn job_context(pool: PgPool, secrets: SecretBox, public_url: &str, p: &ProvisioningArgs) -> JobContext {
+pub fn job_context(
+    pool: PgPool,
+    secrets: SecretBox,
+    public_url: &str,
+    p: &ProvisioningArgs,
+) -> JobContext {
     JobContext {
         pool,
         whm: WhmClient::new(p.client_settings()),

@@ -162,9 +162,12 @@ impl AppState {
     }
 }
 
+/// cPanel's words for an account it does not have.
+pub const USER_NOT_FOUND: &str = "cPanel Account Username not found";
+
 /// A plain explanation for server errors known to be harmless (SPEC §6).
 pub fn hint_for(reason: &str) -> Option<&'static str> {
-    if reason.contains("cPanel Account Username not found") {
+    if reason.contains(USER_NOT_FOUND) {
         Some(
             "applinks has an account that the server no longer has: terminate or correct the account in applinks.",
         )

@@ -16,7 +16,7 @@ use crate::db::operations::NewEntry;
 use crate::db::provisioning::{AccountRecord, ServerRecord};
 use crate::domain::app::App;
 use crate::domain::links::{self, LinkSetting};
-use crate::domain::operation::{Kind, Level, ServerState, hint_for};
+use crate::domain::operation::{Kind, Level, ServerState, USER_NOT_FOUND, hint_for};
 use crate::domain::server::version_supports_links;
 use crate::whm::client::{ServerClient, ServerConn, WhmAuth, WhmError};
 use crate::whm::types::CreateLink;
@@ -305,8 +305,14 @@ async fn reconcile_account(
     wanted: &[LinkSetting],
 ) -> anyhow::Result<Result<(), WhmError>> {
     let user = account.username.as_str();
+    let terminated = account.status == "terminated";
+    if terminated && user.is_empty() {
+        return Ok(Ok(())); // Nothing can exist on the server for it.
+    }
     let existing = match client.list_integration_links(user).await {
         Ok(apps) => apps,
+        // A terminated account the server no longer has carries no links: that is the goal.
+        Err(e) if terminated && e.reason.contains(USER_NOT_FOUND) => return Ok(Ok(())),
         Err(e) => return Ok(Err(e)),
     };
     if !wanted.is_empty() {

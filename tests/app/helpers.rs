@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use applinks::config::WebArgs;
+use applinks::config::{ProvisioningArgs, WebArgs};
 use applinks::crypto::SecretBox;
 use applinks::db::PgPool;
 use applinks::domain::permission::Permission;
@@ -84,6 +84,7 @@ pub struct TestApp {
     pub base_url: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
+    pub secrets: SecretBox,
     pub db: TestDb,
 }
 
@@ -105,16 +106,28 @@ pub async fn spawn_app() -> TestApp {
         public_url: None,
     };
     let secrets = SecretBox::from_base64(Some(&SecretBox::generate_key())).expect("key");
-    let app = Application::build(pool.clone(), &web, secrets)
+    let app = Application::build(pool.clone(), &web, secrets.clone())
         .await
         .expect("build app");
     let base_url = app.public_url.clone();
+    tokio::spawn(app.workers(&fast_provisioning(), 4));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base_url,
         pool,
         client: client(),
+        secrets,
         db,
+    }
+}
+
+/// WHM settings for tests: short timeouts and pauses, the same retry logic.
+pub fn fast_provisioning() -> ProvisioningArgs {
+    ProvisioningArgs {
+        per_server_concurrency: 4,
+        whm_timeout_ms: 2_000,
+        whm_retry_attempts: 2,
+        whm_retry_base_delay_ms: 10,
     }
 }
 
@@ -230,4 +243,151 @@ impl TestApp {
         );
         name.to_string()
     }
+}
+
+impl TestApp {
+    /// Registers a simulator as a server of `module`; answers the server id.
+    pub async fn add_server(
+        &self,
+        name: &str,
+        sim: &applinks::whm::sim::SimHandle,
+        module: &str,
+    ) -> i64 {
+        let addr = sim.addr;
+        sqlx::query_scalar(
+            "insert into servers (name, hostname, port, module, username, auth_kind, secret_ciphertext, use_tls)
+             values ($1, $2, $3, $4, $5, 'token', $6, false) returning id",
+        )
+        .bind(name)
+        .bind(addr.ip().to_string())
+        .bind(i32::from(addr.port()))
+        .bind(module)
+        .bind(&sim.username)
+        .bind(self.secrets.encrypt(&sim.token))
+        .fetch_one(&self.pool)
+        .await
+        .expect("insert server")
+    }
+
+    /// One client per account, with accounts for `users` on `server_id`; answers account ids.
+    pub async fn add_accounts(&self, server_id: i64, users: &[String]) -> Vec<i64> {
+        let mut ids = Vec::new();
+        for user in users {
+            let client_id: i64 = sqlx::query_scalar(
+                "insert into clients (name, email) values ($1, $2)
+                 on conflict (lower(email)) do update set name = excluded.name returning id",
+            )
+            .bind(format!("Client of {user}"))
+            .bind(format!("{user}-{server_id}@example.test"))
+            .fetch_one(&self.pool)
+            .await
+            .expect("client");
+            let id: i64 = sqlx::query_scalar(
+                "insert into accounts (client_id, server_id, username, domain) values ($1, $2, $3, $4) returning id",
+            )
+            .bind(client_id)
+            .bind(server_id)
+            .bind(user)
+            .bind(format!("{user}.example.test"))
+            .fetch_one(&self.pool)
+            .await
+            .expect("account");
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Status JSON of an application.
+    pub async fn status(&self, app: &str) -> serde_json::Value {
+        self.get_json(&format!("/admin/setup/application-links/{app}/status"))
+            .await
+            .json()
+            .await
+            .expect("status JSON")
+    }
+
+    /// Polls the status until no operation runs; answers the final status.
+    pub async fn wait_idle(&self, app: &str) -> serde_json::Value {
+        for _ in 0..600 {
+            let s = self.status(app).await;
+            let state = s["state"].as_str().unwrap_or_default();
+            if state != "syncing" && state != "deactivating" {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{app} still running after 60 s: {}", self.status(app).await);
+    }
+
+    /// Jobs of the provisioning queue that are not done (pending, running, failed), once the
+    /// workers have had up to 5 s to acknowledge the ones they just finished.
+    pub async fn unfinished_jobs(&self) -> i64 {
+        let mut n = 0;
+        for _ in 0..50 {
+            n = sqlx::query_scalar(
+                "select count(*) from apalis.jobs where job_type = $1 and status <> 'Done'",
+            )
+            .bind(applinks::jobs::PROVISION_QUEUE)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count jobs");
+            if n == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        n
+    }
+
+    /// Log entries of an application as (level, server, account, message).
+    pub async fn log_rows(&self, app: &str, level: &str) -> Vec<Vec<String>> {
+        let (status, html) = self
+            .text(&format!(
+                "/admin/setup/application-links/{app}/log?level={level}"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let doc = Html::parse_document(&html);
+        let row = Selector::parse("tr.log-entry").expect("selector");
+        let cell = Selector::parse("td").expect("selector");
+        doc.select(&row)
+            .map(|r| {
+                r.select(&cell)
+                    .skip(1)
+                    .map(|c| c.text().collect::<String>().trim().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The simulator's links per user: user → app → link arguments.
+pub fn sim_links(
+    sim: &applinks::whm::sim::SimHandle,
+) -> serde_json::Map<String, serde_json::Value> {
+    sim.state_json()["users"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Users `user0001`… of a simulator with `n` accounts.
+pub fn sim_users(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("user{i:04}")).collect()
+}
+
+/// A simulator with `accounts` accounts (and the given module and version).
+pub async fn start_sim(
+    accounts: usize,
+    module: &str,
+    version: &str,
+) -> applinks::whm::sim::SimHandle {
+    applinks::whm::sim::spawn(applinks::whm::sim::SimConfig {
+        accounts,
+        module: module.to_string(),
+        version: version.to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("simulator starts")
 }

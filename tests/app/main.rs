@@ -3,5 +3,6 @@
 
 mod foundation;
 mod helpers;
+mod provisioning;
 mod whm_client;
 mod whm_sim;
