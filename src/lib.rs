@@ -6,6 +6,8 @@
 pub mod config;
 /// Encryption at rest (AES-256-GCM) for server credentials and link secrets.
 pub mod crypto;
+/// `applinks demo`: simulated servers, seeded data, an admin, the server.
+pub mod demo;
 /// sqlx queries, one file per aggregate.
 pub mod db;
 /// The feature's rules and newtypes; no I/O here.

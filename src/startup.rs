@@ -70,9 +70,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::WhmSim(args) => crate::whm::sim::run(args.into_config()).await,
-        Command::Demo { .. } => bail!(
-            "`applinks demo` is not available yet: it arrives with provisioning and the WHM simulator. Meanwhile: `applinks migrate`, `applinks admin create`, `applinks serve`"
-        ),
+        Command::Demo { web } => {
+            let pool = db::migrate::connect(&cli.db.database_url).await?;
+            crate::demo::run(pool, web).await
+        }
         Command::Admin {
             command:
                 AdminCommand::Create {
