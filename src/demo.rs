@@ -48,27 +48,47 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
         .bind(ADMIN)
         .execute(&pool)
         .await?;
-    create_admin(&pool, ADMIN, crate::domain::permission::FULL_ADMINISTRATOR, &password).await?;
+    create_admin(
+        &pool,
+        ADMIN,
+        crate::domain::permission::FULL_ADMINISTRATOR,
+        &password,
+    )
+    .await?;
 
     let app = Application::build(pool, &web, secrets).await?;
     println!("applinks demo: {}/admin", app.public_url);
     println!("admin: {ADMIN} / {password}");
     for (name, sim) in &sims {
         let n = SERVERS.iter().find(|s| s.0 == *name).map_or(0, |s| s.2);
-        println!("simulated server: {} ({}, {n} accounts) — {name}, version {}", sim.url, sim.module, sim.version);
+        println!(
+            "simulated server: {} ({}, {n} accounts) — {name}, version {}",
+            sim.url, sim.module, sim.version
+        );
     }
-    println!("customer view: {}/cpanel/user0001 (the simulated cPanel home of user0001)", sims[0].1.url);
+    println!(
+        "customer view: {}/cpanel/user0001 (the simulated cPanel home of user0001)",
+        sims[0].1.url
+    );
     tokio::spawn(app.workers(&ProvisioningArgs::default(), 4));
     app.run_until_stopped().await
 }
 
 /// Replaces the previous demo's servers (their ports and key are gone) and their accounts.
-async fn seed(pool: &PgPool, secrets: &SecretBox, sims: &[(&str, SimHandle)]) -> anyhow::Result<()> {
+async fn seed(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    sims: &[(&str, SimHandle)],
+) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("delete from accounts where server_id in (select id from servers where name like 'demo-%')")
+    sqlx::query(
+        "delete from accounts where server_id in (select id from servers where name like 'demo-%')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from servers where name like 'demo-%'")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("delete from servers where name like 'demo-%'").execute(&mut *tx).await?;
     for (name, sim) in sims {
         let server_id: i64 = sqlx::query_scalar(
             "insert into servers (name, hostname, port, module, username, auth_kind, secret_ciphertext, use_tls, version, version_checked_at)

@@ -6,10 +6,10 @@
 pub mod config;
 /// Encryption at rest (AES-256-GCM) for server credentials and link secrets.
 pub mod crypto;
-/// `applinks demo`: simulated servers, seeded data, an admin, the server.
-pub mod demo;
 /// sqlx queries, one file per aggregate.
 pub mod db;
+/// `applinks demo`: simulated servers, seeded data, an admin, the server.
+pub mod demo;
 /// The feature's rules and newtypes; no I/O here.
 pub mod domain;
 /// Background provisioning: operations, jobs, workers.

@@ -85,6 +85,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub secrets: SecretBox,
+    /// The base64 key behind `secrets`, for worker processes.
+    pub secret_key: secrecy::SecretString,
     pub db: TestDb,
 }
 
@@ -97,6 +99,11 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_workers(4).await
+}
+
+/// The app with `workers` in-process workers (0: none; tests then start worker processes).
+pub async fn spawn_app_with_workers(workers: usize) -> TestApp {
     let db = TestDb::create().await;
     let pool = applinks::db::migrate::connect(&db.url)
         .await
@@ -105,18 +112,22 @@ pub async fn spawn_app() -> TestApp {
         bind: "127.0.0.1:0".parse().expect("addr"),
         public_url: None,
     };
-    let secrets = SecretBox::from_base64(Some(&SecretBox::generate_key())).expect("key");
+    let secret_key = SecretBox::generate_key();
+    let secrets = SecretBox::from_base64(Some(&secret_key)).expect("key");
     let app = Application::build(pool.clone(), &web, secrets.clone())
         .await
         .expect("build app");
     let base_url = app.public_url.clone();
-    tokio::spawn(app.workers(&fast_provisioning(), 4));
+    if workers > 0 {
+        tokio::spawn(app.workers(&fast_provisioning(), workers));
+    }
     tokio::spawn(app.run_until_stopped());
     TestApp {
         base_url,
         pool,
         client: client(),
         secrets,
+        secret_key,
         db,
     }
 }
@@ -390,4 +401,40 @@ pub async fn start_sim(
     })
     .await
     .expect("simulator starts")
+}
+
+impl TestApp {
+    /// Starts a real `applinks worker` process against this app's database.
+    pub fn worker_process(&self, concurrency: usize) -> std::process::Child {
+        use secrecy::ExposeSecret as _;
+        std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+            .args(["worker", "--concurrency", &concurrency.to_string()])
+            .env("DATABASE_URL", &self.db.url)
+            .env("APPLINKS_SECRET_KEY", self.secret_key.expose_secret())
+            .env("APPLINKS_PUBLIC_URL", &self.base_url)
+            .env("APPLINKS_WHM_RETRY_BASE_DELAY_MS", "10")
+            .env("APPLINKS_PER_SERVER_CONCURRENCY", "4")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start applinks worker")
+    }
+
+    /// Waits until `n` workers of the provisioning queue have registered.
+    pub async fn wait_for_workers(&self, n: i64) {
+        for _ in 0..300 {
+            let live: i64 = sqlx::query_scalar(
+                "select count(*) from apalis.workers where worker_type = $1 and last_seen > now() - interval '10 seconds'",
+            )
+            .bind(applinks::jobs::PROVISION_QUEUE)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(0);
+            if live >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{n} worker(s) did not register within 30 s");
+    }
 }

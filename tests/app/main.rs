@@ -6,3 +6,4 @@ mod helpers;
 mod provisioning;
 mod whm_client;
 mod whm_sim;
+mod workers;

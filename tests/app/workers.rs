@@ -1,0 +1,133 @@
+//! Worker processes: the real `applinks worker` binary, several at once, killed mid-operation.
+
+use std::time::Duration;
+
+use applinks::whm::sim::FaultsUpdate;
+use reqwest::StatusCode;
+
+use crate::helpers::{sim_links, sim_users, spawn_app_with_workers, start_sim};
+
+const BASE: &str = "/admin/setup/application-links";
+
+fn applinks_count(links: &serde_json::Map<String, serde_json::Value>, user: &str) -> usize {
+    links.get(user).and_then(|v| v.as_object()).map_or(0, |m| {
+        m.keys().filter(|k| k.starts_with("applinks_")).count()
+    })
+}
+
+#[tokio::test]
+async fn two_worker_processes_share_one_operation_without_double_work() {
+    let app = spawn_app_with_workers(0).await;
+    app.login_full_admin().await;
+    let mut sims = Vec::new();
+    for i in 0..4 {
+        let sim = start_sim(6, "cpanel", "11.134.0.5").await;
+        sim.set_faults(FaultsUpdate {
+            latency_ms: Some(5),
+            ..Default::default()
+        })
+        .unwrap();
+        let sid = app.add_server(&format!("cp{i}"), &sim, "cpanel").await;
+        app.add_accounts(sid, &sim_users(6)).await;
+        sims.push(sim);
+    }
+    let mut a = app.worker_process(1);
+    let mut b = app.worker_process(1);
+    app.wait_for_workers(2).await;
+
+    let r = app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(status["operation"]["accounts_done"], 24);
+
+    for sim in &sims {
+        let links = sim_links(sim);
+        for user in sim_users(6) {
+            assert_eq!(applinks_count(&links, &user), 15, "{user}");
+        }
+        // Each link created exactly once: no job ran twice.
+        assert_eq!(sim.calls("create_integration_link"), 6 * 15);
+    }
+    let lockers: i64 =
+        sqlx::query_scalar("select count(distinct lock_by) from apalis.jobs where job_type = $1")
+            .bind(applinks::jobs::PROVISION_QUEUE)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(lockers, 2, "both processes took jobs");
+    assert_eq!(app.unfinished_jobs().await, 0);
+
+    // SIGTERM: both stop taking jobs and exit 0.
+    for child in [&mut a, &mut b] {
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    for child in [&mut a, &mut b] {
+        let mut exited = None;
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait().unwrap() {
+                exited = Some(status);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let status = exited.expect("worker exits within 10 s of SIGTERM");
+        assert!(status.success(), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_operation_is_replaced_and_the_operation_still_converges() {
+    let app = spawn_app_with_workers(0).await;
+    app.login_full_admin().await;
+    let sim = start_sim(24, "cpanel", "11.134.0.5").await;
+    sim.set_faults(FaultsUpdate {
+        latency_ms: Some(25),
+        ..Default::default()
+    })
+    .unwrap();
+    let sid = app.add_server("slow", &sim, "cpanel").await;
+    app.add_accounts(sid, &sim_users(24)).await;
+
+    let mut doomed = app.worker_process(1);
+    app.wait_for_workers(1).await;
+    app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    let mut started = false;
+    for _ in 0..300 {
+        let s = app.status("cpanel").await;
+        if s["operation"]["accounts_done"].as_i64().unwrap_or(0) >= 2 {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(started, "the first worker got going");
+    doomed.kill().expect("SIGKILL the worker");
+    doomed.wait().unwrap();
+    let partial = sim_links(&sim);
+    let done_before = sim_users(24)
+        .iter()
+        .filter(|u| applinks_count(&partial, u) == 15)
+        .count();
+    assert!(
+        done_before < 24,
+        "killed mid-operation ({done_before} accounts done)"
+    );
+
+    let mut replacement = app.worker_process(2);
+    // The replacement picks the orphaned job up once the dead worker's heartbeat lapses.
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "active", "{status}");
+    let links = sim_links(&sim);
+    for user in sim_users(24) {
+        assert_eq!(applinks_count(&links, &user), 15, "{user}");
+    }
+    assert_eq!(status["operation"]["accounts_done"], 24);
+    assert_eq!(app.unfinished_jobs().await, 0);
+    replacement.kill().ok();
+    replacement.wait().ok();
+}
