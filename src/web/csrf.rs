@@ -33,10 +33,28 @@ fn exempt(path: &str) -> bool {
     path == "/sso/cpanel"
 }
 
+/// How the Origin check answers a refused request: a short page that says what happened.
+pub type OriginRejection = fn(tower_http::csrf::ProtectionError) -> Response;
+
+fn origin_refused(error: tower_http::csrf::ProtectionError) -> Response {
+    tracing::info!(?error, "refused a cross-origin state-changing request");
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        axum::response::Html(
+            "<!doctype html><title>Refused</title><h1>Request refused</h1>\
+             <p>This request came from another site, so it was refused and nothing was changed. \
+             Open applinks directly and try again.</p>",
+        ),
+    )
+        .into_response()
+}
+
 /// The Origin / Sec-Fetch-Site layer; the public URL is a trusted origin so that a proxy that
 /// rewrites `Host` does not break sign-in.
-pub fn origin_layer(settings: &WebSettings) -> CsrfLayer {
-    let layer = CsrfLayer::new().with_insecure_bypass(|_, uri| exempt(uri.path()));
+pub fn origin_layer(settings: &WebSettings) -> CsrfLayer<OriginRejection> {
+    let layer = CsrfLayer::new()
+        .with_insecure_bypass(|_, uri| exempt(uri.path()))
+        .with_rejection_response(origin_refused as OriginRejection);
     match layer
         .clone()
         .add_trusted_origin(settings.public_url.as_str())

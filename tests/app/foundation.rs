@@ -158,6 +158,8 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_403_and_changes_nothing(
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, "h1"), vec!["Request refused"]);
     assert_eq!(
         app.get("/admin").await.status(),
         StatusCode::OK,
