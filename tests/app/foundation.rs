@@ -227,7 +227,8 @@ async fn full_admin_sees_cpanel_and_wp_squared_both_off_on_a_new_install() {
         select(&html, ".app-row .app-name"),
         vec!["cPanel", "WP Squared"]
     );
-    assert_eq!(select(&html, ".app-row .badge"), vec!["Off", "Off"]);
+    assert_eq!(select(&html, ".app-row .badge"), vec!["DISABLED", "DISABLED"]);
+    assert_eq!(select(&html, ".app-row .toggle"), vec!["Off", "Off"]);
     let nav = select(&html, ".mainnav a");
     assert_eq!(nav, vec!["Setup › Application Links", "Servers", "Clients"]);
 }
