@@ -224,10 +224,13 @@ async fn full_admin_sees_cpanel_and_wp_squared_both_off_on_a_new_install() {
     let (status, html) = app.text("/admin/setup/application-links").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        select(&html, ".app-row .app-name"),
+        select(&html, ".app-row .app-title"),
         vec!["cPanel", "WP Squared"]
     );
-    assert_eq!(select(&html, ".app-row .badge"), vec!["DISABLED", "DISABLED"]);
+    assert_eq!(
+        select(&html, ".app-row .badge"),
+        vec!["DISABLED", "DISABLED"]
+    );
     assert_eq!(select(&html, ".app-row .toggle"), vec!["Off", "Off"]);
     let nav = select(&html, ".mainnav a");
     assert_eq!(nav, vec!["Setup › Application Links", "Servers", "Clients"]);
