@@ -14,3 +14,5 @@ pub mod domain;
 pub mod startup;
 /// The admin panel: router, sessions, CSRF, permissions, pages.
 pub mod web;
+/// The WHM API 1 client, its wire types and the WHM simulator.
+pub mod whm;

@@ -1,1 +1,14 @@
-//! The WHM API client and its simulator (in progress).
+//! The WHM side of applinks: a WHM API 1 client (`client`, reqwest with rustls), its wire types
+//! (`types`), and the simulator that stands in for WHM in the demo, the tests and the
+//! benchmarks (`sim`, an axum app; whm-api.md §5).
+//!
+//! `whm` never imports `db` or `web`; the client is free of axum.
+
+pub mod client;
+pub mod sim;
+pub mod types;
+
+pub use client::{
+    Cause, ClientSettings, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient, WhmError,
+};
+pub use types::{Account, CreateLink, UserConfig};

@@ -3,3 +3,5 @@
 
 mod foundation;
 mod helpers;
+mod whm_client;
+mod whm_sim;

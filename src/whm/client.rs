@@ -1,0 +1,652 @@
+//! The WHM API 1 client (whm-api.md §1–§2): typed calls over reqwest with rustls.
+//!
+//! Error policy: every failure is a [`WhmError`] that says whether it is worth retrying.
+//! HTTP 5xx, connection errors and timeouts are *transient* and retried here with exponential
+//! backoff and jitter (`backon`); HTTP 401/403, other 4xx, `metadata.result: 0` and answers
+//! that are not the JSON envelope are *permanent* and never retried. Callers see the final
+//! error with the number of attempts made.
+//!
+//! Secrets (API token, password, link tokens) never reach a log line or a `Debug` output: logs
+//! carry the function, host, status and attempt only, and error texts never include the URL
+//! (its query string carries link tokens). No axum here: the simulator lives in `sim`.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::types::{
+    Account, CreateLink, Envelope, GroupsData, LinksData, ListAcctsData, UserConfig,
+    UserConfigData, VersionData,
+};
+
+/// The longest pause between two attempts, however many there are.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+
+/// How to reach one WHM server.
+#[derive(Debug, Clone)]
+pub struct ServerConn {
+    /// Scheme, host and port, e.g. `https://host:2087` or `http://127.0.0.1:1234`.
+    pub base_url: String,
+    pub auth: WhmAuth,
+    /// Verify the server's TLS certificate (off only for servers with self-signed ones).
+    pub verify_tls: bool,
+}
+
+/// The credentials of a server record: an API token (header `Authorization: whm USER:TOKEN`)
+/// or a password (HTTP Basic).
+#[derive(Clone)]
+pub enum WhmAuth {
+    ApiToken {
+        username: String,
+        token: SecretString,
+    },
+    Password {
+        username: String,
+        password: SecretString,
+    },
+}
+
+impl std::fmt::Debug for WhmAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ApiToken { username, .. } => f
+                .debug_struct("ApiToken")
+                .field("username", username)
+                .field("token", &"[redacted]")
+                .finish(),
+            Self::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+/// Timeouts and retries of every call.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Whole-request timeout of one attempt.
+    pub timeout_ms: u64,
+    /// Attempts per call, the first included (transient errors only; at least 1).
+    pub retry_max_attempts: u32,
+    /// First pause between attempts; it doubles each time, plus jitter.
+    pub retry_base_delay_ms: u64,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            retry_max_attempts: 3,
+            retry_base_delay_ms: 200,
+        }
+    }
+}
+
+/// Whether a failed call is worth repeating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// HTTP 5xx, timeouts, connection errors: retried, then reported.
+    Transient,
+    /// Access denied, API errors, other 4xx, unusable answers or settings: never retried.
+    Permanent,
+}
+
+/// What went wrong, as far as an administrator needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// HTTP 401 or 403: wrong username or token.
+    AccessDenied,
+    /// HTTP 200 with `metadata.result: 0`; the reason is the server's.
+    Api,
+    /// Any other HTTP status that is not success.
+    Http(u16),
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// Nothing listens on the port.
+    ConnectionRefused,
+    /// Any other connection or transport failure.
+    Connect,
+    /// The answer is not the JSON envelope, or its `data` is not what the function answers.
+    BadResponse,
+    /// The server record cannot be used (bad base URL, credentials not fit for a header).
+    Config,
+}
+
+/// A failed WHM call, after any retries.
+#[derive(Debug, Clone)]
+pub struct WhmError {
+    pub kind: ErrorKind,
+    pub cause: Cause,
+    /// The server's own words where there are any (e.g. "cPanel Account Username not found").
+    pub reason: String,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// The WHM function called.
+    pub function: String,
+    /// `host:port` of the server.
+    pub host: String,
+}
+
+impl WhmError {
+    fn new(cause: Cause, reason: impl Into<String>) -> Self {
+        let kind = match cause {
+            Cause::Http(status) if status >= 500 => ErrorKind::Transient,
+            Cause::Timeout
+            | Cause::Dns
+            | Cause::Tls
+            | Cause::ConnectionRefused
+            | Cause::Connect => ErrorKind::Transient,
+            Cause::AccessDenied
+            | Cause::Api
+            | Cause::Http(_)
+            | Cause::BadResponse
+            | Cause::Config => ErrorKind::Permanent,
+        };
+        Self {
+            kind,
+            cause,
+            reason: reason.into(),
+            attempts: 0,
+            function: String::new(),
+            host: String::new(),
+        }
+    }
+
+    /// Whether retrying later may help.
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+
+    /// One plain sentence for an administrator (the *Test connection* button).
+    pub fn describe(&self) -> String {
+        let host = &self.host;
+        let reason = &self.reason;
+        match self.cause {
+            Cause::AccessDenied => "access denied: check the WHM username and API token".into(),
+            Cause::Api => format!("the server refused the call: {reason}"),
+            Cause::Http(status) => format!("the server answered HTTP {status}: {reason}"),
+            Cause::Timeout => format!("{host} did not answer in time ({reason})"),
+            Cause::Dns => {
+                // The port means nothing to a name lookup.
+                let name = host
+                    .rsplit_once(':')
+                    .map_or(host.as_str(), |(name, _)| name);
+                format!("DNS lookup failed for host {name}: {reason}")
+            }
+            Cause::Tls => format!("TLS handshake failed: {reason}"),
+            Cause::ConnectionRefused => {
+                format!("connection refused: nothing listens on {host}; check the host and port")
+            }
+            Cause::Connect => format!("could not connect to {host}: {reason}"),
+            Cause::BadResponse => {
+                format!("the answer is not what a WHM server sends: {reason}")
+            }
+            Cause::Config => format!("the server settings cannot be used: {reason}"),
+        }
+    }
+}
+
+impl std::fmt::Display for WhmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "WHM {} on {} failed ({:?}, {} attempt{}): {}",
+            self.function,
+            self.host,
+            self.cause,
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" },
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for WhmError {}
+
+/// The entry point: settings plus one pooled HTTP client per server. Cheap to clone.
+#[derive(Clone)]
+pub struct WhmClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: ClientSettings,
+    /// One reqwest client (its connection pool) per (base URL, verify TLS).
+    http: Mutex<HashMap<(String, bool), reqwest::Client>>,
+}
+
+impl std::fmt::Debug for WhmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhmClient")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhmClient {
+    pub fn new(settings: ClientSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                http: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.inner.settings
+    }
+
+    /// The calls to one server; connections are reused across `ServerClient`s of a server.
+    pub fn server(&self, conn: &ServerConn) -> ServerClient {
+        let base_url = conn.base_url.trim_end_matches('/').to_string();
+        let host = reqwest::Url::parse(&base_url)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_string();
+                Some(match url.port_or_known_default() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_else(|| base_url.clone());
+        let unusable = match reqwest::Url::parse(&base_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => None,
+            Ok(_) => Some(format!("{base_url} is not an http(s) URL with a host")),
+            Err(err) => Some(format!("{base_url} is not a URL: {err}")),
+        };
+        ServerClient {
+            whm: self.clone(),
+            base_url,
+            unusable,
+            host,
+            auth: conn.auth.clone(),
+            verify_tls: conn.verify_tls,
+        }
+    }
+
+    fn http_client(&self, base_url: &str, verify_tls: bool) -> Result<reqwest::Client, WhmError> {
+        let mut cache = self
+            .inner
+            .http
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (base_url.to_string(), verify_tls);
+        if let Some(client) = cache.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(self.inner.settings.timeout_ms))
+            // WHM does not redirect API calls; following one could carry credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("applinks/", env!("CARGO_PKG_VERSION")))
+            .tls_danger_accept_invalid_certs(!verify_tls)
+            .build()
+            .map_err(|err| WhmError::new(Cause::Config, error_chain(&err)))?;
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+/// The typed calls to one server. Obtain one with [`WhmClient::server`].
+#[derive(Clone)]
+pub struct ServerClient {
+    whm: WhmClient,
+    base_url: String,
+    /// Why `base_url` cannot be called, if it cannot.
+    unusable: Option<String>,
+    host: String,
+    auth: WhmAuth,
+    verify_tls: bool,
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("verify_tls", &self.verify_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+type Args = Vec<(&'static str, String)>;
+
+impl ServerClient {
+    /// `host:port` of this server, for log lines.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `version`: e.g. `11.134.0.5`.
+    pub async fn version(&self) -> Result<String, WhmError> {
+        let data: VersionData = self.call("version", Vec::new()).await?;
+        Ok(data.version)
+    }
+
+    /// `listaccts`: every account of the server.
+    pub async fn listaccts(&self) -> Result<Vec<Account>, WhmError> {
+        let data: ListAcctsData = self.call("listaccts", Vec::new()).await?;
+        Ok(data.acct)
+    }
+
+    /// `create_integration_link`: creates the link, or replaces the one with the same `app`.
+    pub async fn create_integration_link(&self, link: &CreateLink) -> Result<(), WhmError> {
+        let mut args: Args = vec![
+            ("user", link.user.clone()),
+            ("app", link.app.clone()),
+            ("implements", link.implements.clone()),
+            ("label", link.label.clone()),
+            ("subscriber_unique_id", link.subscriber_unique_id.clone()),
+            ("token", link.token.expose_secret().to_string()),
+        ];
+        let optional = [
+            ("autologin_token_url", &link.autologin_token_url),
+            ("url", &link.url),
+            ("group_id", &link.group_id),
+            ("order", &link.order),
+            ("base64_png_image", &link.base64_png_image),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                args.push((name, value.clone()));
+            }
+        }
+        args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
+        self.call::<IgnoredAny>("create_integration_link", args)
+            .await
+            .map(drop)
+    }
+
+    /// `remove_integration_link`.
+    pub async fn remove_integration_link(&self, user: &str, app: &str) -> Result<(), WhmError> {
+        let args = vec![("user", user.to_string()), ("app", app.to_string())];
+        self.call::<IgnoredAny>("remove_integration_link", args)
+            .await
+            .map(drop)
+    }
+
+    /// `list_integration_links`: the user's app names.
+    pub async fn list_integration_links(&self, user: &str) -> Result<Vec<String>, WhmError> {
+        let data: LinksData = self
+            .call("list_integration_links", vec![("user", user.to_string())])
+            .await?;
+        Ok(data.links.into_iter().map(|entry| entry.app).collect())
+    }
+
+    /// `get_integration_link_user_config`: one link as stored (without its token).
+    pub async fn get_integration_link_user_config(
+        &self,
+        user: &str,
+        app: &str,
+    ) -> Result<UserConfig, WhmError> {
+        let args = vec![("user", user.to_string()), ("app", app.to_string())];
+        let data: UserConfigData = self.call("get_integration_link_user_config", args).await?;
+        Ok(data.userconfig)
+    }
+
+    /// `update_integration_link_token`: a new token without re-creating the link.
+    pub async fn update_integration_link_token(
+        &self,
+        user: &str,
+        app: &str,
+        token: &SecretString,
+    ) -> Result<(), WhmError> {
+        let args = vec![
+            ("user", user.to_string()),
+            ("app", app.to_string()),
+            ("token", token.expose_secret().to_string()),
+        ];
+        self.call::<IgnoredAny>("update_integration_link_token", args)
+            .await
+            .map(drop)
+    }
+
+    /// `create_integration_group`; `order` is an integer ≥ 1.
+    pub async fn create_integration_group(
+        &self,
+        user: &str,
+        group_id: &str,
+        label: &str,
+        order: u32,
+    ) -> Result<(), WhmError> {
+        let args = vec![
+            ("user", user.to_string()),
+            ("group_id", group_id.to_string()),
+            ("label", label.to_string()),
+            ("order", order.to_string()),
+        ];
+        self.call::<IgnoredAny>("create_integration_group", args)
+            .await
+            .map(drop)
+    }
+
+    /// `list_integration_groups`: the user's group ids.
+    pub async fn list_integration_groups(&self, user: &str) -> Result<Vec<String>, WhmError> {
+        let data: GroupsData = self
+            .call("list_integration_groups", vec![("user", user.to_string())])
+            .await?;
+        Ok(data.links.into_iter().map(|entry| entry.group).collect())
+    }
+
+    /// `remove_integration_group`.
+    pub async fn remove_integration_group(
+        &self,
+        user: &str,
+        group_id: &str,
+    ) -> Result<(), WhmError> {
+        let args = vec![
+            ("user", user.to_string()),
+            ("group_id", group_id.to_string()),
+        ];
+        self.call::<IgnoredAny>("remove_integration_group", args)
+            .await
+            .map(drop)
+    }
+
+    /// `get_users_links`: the user's link services, as the server answers them (cPanel does
+    /// not document the shape; the simulator answers `{IMPLEMENTS: [APP, …]}`).
+    pub async fn get_users_links(&self, user: &str) -> Result<serde_json::Value, WhmError> {
+        self.call("get_users_links", vec![("user", user.to_string())])
+            .await
+    }
+
+    /// One function with retries; answers the envelope's `data` (JSON null when absent)
+    /// decoded as `T`.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        function: &'static str,
+        args: Args,
+    ) -> Result<T, WhmError> {
+        let settings = self.whm.settings();
+        let attempts = AtomicU32::new(0);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(settings.retry_base_delay_ms))
+            .with_max_delay(
+                MAX_RETRY_DELAY.max(Duration::from_millis(settings.retry_base_delay_ms)),
+            )
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(settings.retry_max_attempts.saturating_sub(1) as usize);
+        let result = async {
+            if let Some(reason) = &self.unusable {
+                return Err(WhmError::new(Cause::Config, reason.clone()));
+            }
+            let http = self.whm.http_client(&self.base_url, self.verify_tls)?;
+            (|| async {
+                let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+                self.call_once(&http, function, &args, attempt).await
+            })
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(WhmError::is_transient)
+            .notify(|err: &WhmError, delay: Duration| {
+                tracing::debug!(
+                    function,
+                    host = %self.host,
+                    cause = ?err.cause,
+                    delay_ms = delay.as_millis() as u64,
+                    "WHM call failed, retrying"
+                );
+            })
+            .await
+        }
+        .await;
+        result.map_err(|mut err| {
+            err.attempts = attempts.load(Ordering::Relaxed);
+            err.function = function.to_string();
+            err.host = self.host.clone();
+            err
+        })
+    }
+
+    async fn call_once<T: DeserializeOwned>(
+        &self,
+        http: &reqwest::Client,
+        function: &str,
+        args: &Args,
+        attempt: u32,
+    ) -> Result<T, WhmError> {
+        let url = format!("{}/json-api/{function}", self.base_url);
+        let request = http.get(url).query(&[("api.version", "1")]).query(args);
+        let request = match &self.auth {
+            WhmAuth::ApiToken { username, token } => {
+                let mut value = HeaderValue::from_str(&format!(
+                    "whm {username}:{}",
+                    token.expose_secret()
+                ))
+                .map_err(|_| {
+                    WhmError::new(
+                        Cause::Config,
+                        "the username or API token contains characters a header cannot carry",
+                    )
+                })?;
+                value.set_sensitive(true);
+                request.header(AUTHORIZATION, value)
+            }
+            WhmAuth::Password { username, password } => {
+                request.basic_auth(username, Some(password.expose_secret()))
+            }
+        };
+        let response = request.send().await.map_err(|err| {
+            tracing::debug!(function, host = %self.host, attempt, "WHM call did not get an answer");
+            transport_error(&err, self.whm.settings().timeout_ms)
+        })?;
+        let status = response.status();
+        tracing::debug!(function, host = %self.host, attempt, status = status.as_u16(), "WHM answered");
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| transport_error(&err, self.whm.settings().timeout_ms))?;
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
+        }
+        let envelope = serde_json::from_slice::<Envelope<serde_json::Value>>(&body);
+        if !status.is_success() {
+            let reason = match &envelope {
+                Ok(envelope) if !envelope.metadata.reason.is_empty() => {
+                    envelope.metadata.reason.clone()
+                }
+                _ => format!(
+                    "HTTP {} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("")
+                )
+                .trim_end()
+                .to_string(),
+            };
+            return Err(WhmError::new(Cause::Http(status.as_u16()), reason));
+        }
+        let envelope = envelope.map_err(|err| {
+            WhmError::new(
+                Cause::BadResponse,
+                format!("not the WHM JSON envelope: {err}"),
+            )
+        })?;
+        if !envelope.metadata.result {
+            return Err(WhmError::new(Cause::Api, envelope.metadata.reason));
+        }
+        let data = envelope.data.unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(data)
+            .map_err(|err| WhmError::new(Cause::BadResponse, format!("unexpected data: {err}")))
+    }
+}
+
+/// Sorts a reqwest failure into a [`Cause`], with a reason that never includes the URL.
+fn transport_error(err: &reqwest::Error, timeout_ms: u64) -> WhmError {
+    if err.is_timeout() {
+        return WhmError::new(Cause::Timeout, format!("no answer within {timeout_ms} ms"));
+    }
+    let chain = error_chain(err);
+    let mut source = err.source();
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return WhmError::new(Cause::ConnectionRefused, "connection refused");
+                }
+                std::io::ErrorKind::TimedOut => return WhmError::new(Cause::Timeout, chain),
+                _ => {}
+            }
+        }
+        source = current.source();
+    }
+    let lower = chain.to_lowercase();
+    let cause = if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        Cause::Dns
+    } else if [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "alert",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+    {
+        Cause::Tls
+    } else {
+        Cause::Connect
+    };
+    WhmError::new(cause, chain)
+}
+
+/// The sources of an error joined by ": ", without reqwest's own top line (it names the URL,
+/// whose query string may carry a link token).
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = err.source();
+    while let Some(current) = source {
+        let text = current.to_string();
+        // hyper-util's "client error (Connect)" says nothing an administrator can use, and
+        // inner messages are sometimes repeated by outer ones; keep each once.
+        if !text.starts_with("client error (") && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        source = current.source();
+    }
+    if parts.is_empty() {
+        let kind = if err.is_connect() {
+            "connection failed"
+        } else if err.is_body() || err.is_decode() {
+            "reading the answer failed"
+        } else {
+            "request failed"
+        };
+        return kind.to_string();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,415 @@
+//! `applinks whm-sim`: a WHM API 1 server on loopback that behaves as whm-api.md §1–§5 say,
+//! for the demo, the tests and the benchmarks. Plain HTTP, state in memory.
+//!
+//! - `api`: `GET /json-api/FUNCTION`, both auth forms, cPanel-style validation, faults.
+//! - `cpanel`: `GET /cpanel/USER` and the autologin click (`POST /cpanel/USER/open/APP`).
+//! - `control`: test support without auth: `GET /__sim/state`, `POST /__sim/faults`,
+//!   `POST /__sim/accounts`, `DELETE /__sim/accounts/USER`.
+//!
+//! In-process: [`spawn`] answers a [`SimHandle`]; from the command line: [`run`].
+
+mod api;
+mod control;
+mod cpanel;
+pub mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::{get, post};
+use futures::future::BoxFuture;
+use rand::Rng as _;
+use secrecy::SecretString;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use api::USER_NOT_FOUND;
+pub use cpanel::{MAX_AUTOLOGIN_ATTEMPTS, MAX_RETRY_WAIT};
+pub use state::{Faults, FaultsUpdate, StoredGroup, StoredLink};
+
+use self::state::{SharedWorld, World};
+use super::client::{ServerConn, WhmAuth};
+use super::types::Account;
+
+/// The version the simulator reports unless told otherwise.
+pub const DEFAULT_VERSION: &str = "11.134.0.5";
+/// Modules the simulator can pretend to be.
+pub const MODULES: [&str; 2] = ["cpanel", "wp2"];
+
+/// How the simulated cPanel waits between two autologin attempts. Tests inject one that
+/// records the waits and returns at once.
+pub trait Sleeper: Send + Sync + 'static {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// The real wait: `tokio::time::sleep`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioSleeper;
+
+impl Sleeper for TokioSleeper {
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Everything a simulator starts with.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// 0: any free port.
+    pub port: u16,
+    /// Accounts `user0001` … created at start.
+    pub accounts: usize,
+    pub version: String,
+    /// `cpanel` or `wp2`.
+    pub module: String,
+    /// The WHM username the API token belongs to.
+    pub username: String,
+    /// The API token it accepts (also the password of the Basic form).
+    pub token: String,
+    pub latency_ms: u64,
+    pub fail_rate: f64,
+    pub timeout_rate: f64,
+    pub fail_users: Vec<String>,
+    /// The waits between autologin attempts.
+    pub sleeper: Arc<dyn Sleeper>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            accounts: 10,
+            version: DEFAULT_VERSION.to_string(),
+            module: "cpanel".to_string(),
+            username: "root".to_string(),
+            token: random_token(),
+            latency_ms: 0,
+            fail_rate: 0.0,
+            timeout_rate: 0.0,
+            fail_users: Vec::new(),
+            sleeper: Arc::new(TokioSleeper),
+        }
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("port", &self.port)
+            .field("accounts", &self.accounts)
+            .field("version", &self.version)
+            .field("module", &self.module)
+            .field("username", &self.username)
+            .field("token", &"[redacted]")
+            .field("latency_ms", &self.latency_ms)
+            .field("fail_rate", &self.fail_rate)
+            .field("timeout_rate", &self.timeout_rate)
+            .field("fail_users", &self.fail_users)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The flags of `applinks whm-sim` (SPEC §2, whm-api.md §5). Meant for a subcommand of a
+/// parent command that does not set `#[command(version)]` (this one has its own `--version`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Accounts user0001 … with domains userNNNN.example.test and e-mails ownerNNNN@example.test.
+    #[arg(long, default_value_t = 10)]
+    pub accounts: usize,
+    /// The cPanel & WHM version the `version` function reports.
+    #[arg(long, default_value = DEFAULT_VERSION)]
+    pub version: String,
+    /// The server's module.
+    #[arg(long, default_value = "cpanel", value_parser = MODULES)]
+    pub module: String,
+    /// WHM username of the API token.
+    #[arg(long, default_value = "root")]
+    pub username: String,
+    /// The API token it accepts (random if not given; printed at start).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Milliseconds added to every API call.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API calls answered HTTP 500 (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub fail_rate: f64,
+    /// Share of API calls that never answer within the client timeout (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    pub timeout_rate: f64,
+    /// Accounts that answer `result: 0` with "cPanel Account Username not found" (u1,u2).
+    #[arg(long, value_delimiter = ',')]
+    pub fail_users: Vec<String>,
+}
+
+impl SimArgs {
+    pub fn into_config(self) -> SimConfig {
+        SimConfig {
+            port: self.port,
+            accounts: self.accounts,
+            version: self.version,
+            module: self.module,
+            username: self.username,
+            token: self.token.unwrap_or_else(random_token),
+            latency_ms: self.latency_ms,
+            fail_rate: self.fail_rate,
+            timeout_rate: self.timeout_rate,
+            fail_users: self.fail_users,
+            sleeper: Arc::new(TokioSleeper),
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err("a rate lies between 0 and 1".to_string())
+    }
+}
+
+fn random_token() -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+/// The state the handlers share.
+struct Sim {
+    world: SharedWorld,
+    version: String,
+    username: String,
+    token: String,
+    sleeper: Arc<dyn Sleeper>,
+    /// For the autologin calls of the simulated cPanel.
+    http: reqwest::Client,
+    /// Turns true when the simulator stops; ends simulated hangs.
+    shutdown: watch::Receiver<bool>,
+}
+
+fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/json-api/{function}", get(api::call))
+        .route("/cpanel/{user}", get(cpanel::home))
+        .route("/cpanel/{user}/open/{app}", post(cpanel::open))
+        .merge(control::router())
+        .with_state(sim)
+}
+
+/// A running simulator. Dropping it stops the server without waiting for it.
+pub struct SimHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub username: String,
+    pub module: String,
+    pub version: String,
+    sim: Arc<Sim>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("url", &self.url)
+            .field("module", &self.module)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds 127.0.0.1:`config.port` and serves in a tokio task.
+pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .with_context(|| format!("whm-sim: binding 127.0.0.1:{}", config.port))?;
+    let addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("whm-sim: building the autologin HTTP client")?;
+    let faults = Faults {
+        latency_ms: config.latency_ms,
+        fail_rate: config.fail_rate,
+        timeout_rate: config.timeout_rate,
+        fail_users: config.fail_users,
+    };
+    let sim = Arc::new(Sim {
+        world: SharedWorld::new(World::with_accounts(config.accounts, faults)),
+        version: config.version.clone(),
+        username: config.username.clone(),
+        token: config.token.clone(),
+        sleeper: config.sleeper,
+        http,
+        shutdown: shutdown_rx.clone(),
+    });
+    let app = router(sim.clone());
+    let mut stop = shutdown_rx;
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // An error means the sender is gone: stop as well.
+                let _ = stop.wait_for(|stopping| *stopping).await;
+            })
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "whm-sim stopped with an error");
+        }
+    });
+    Ok(SimHandle {
+        url: format!("http://{addr}"),
+        addr,
+        token: config.token,
+        username: config.username,
+        module: config.module,
+        version: config.version,
+        sim,
+        shutdown: shutdown_tx,
+        task: Some(task),
+    })
+}
+
+/// `applinks whm-sim`: prints the listening line and serves until Ctrl-C or SIGTERM.
+pub async fn run(config: SimConfig) -> anyhow::Result<()> {
+    let accounts = config.accounts;
+    let handle = spawn(config).await?;
+    println!(
+        "whm-sim listening on {} (module {}, {} accounts, version {}, token {})",
+        handle.url, handle.module, accounts, handle.version, handle.token
+    );
+    shutdown_signal().await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %err, "whm-sim: cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "whm-sim: cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+impl SimHandle {
+    /// How a client reaches this simulator: the API token form, TLS verification on.
+    pub fn conn(&self) -> ServerConn {
+        ServerConn {
+            base_url: self.url.clone(),
+            auth: WhmAuth::ApiToken {
+                username: self.username.clone(),
+                token: SecretString::from(self.token.clone()),
+            },
+            verify_tls: true,
+        }
+    }
+
+    /// The same JSON as `GET /__sim/state`.
+    pub fn state_json(&self) -> serde_json::Value {
+        self.sim.world.lock().to_json()
+    }
+
+    /// The user's links: app → arguments as received.
+    pub fn links(&self, user: &str) -> std::collections::BTreeMap<String, StoredLink> {
+        self.sim
+            .world
+            .lock()
+            .links
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The user's groups: group id → group.
+    pub fn groups(&self, user: &str) -> std::collections::BTreeMap<String, StoredGroup> {
+        self.sim
+            .world
+            .lock()
+            .groups
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Calls received of one function, whatever their answer.
+    pub fn calls(&self, function: &str) -> u64 {
+        self.sim
+            .world
+            .lock()
+            .calls
+            .get(function)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.sim.world.lock().faults.clone()
+    }
+
+    /// Changes the faults as `POST /__sim/faults` does; answers the new settings.
+    pub fn set_faults(&self, update: FaultsUpdate) -> Result<Faults, String> {
+        let mut world = self.sim.world.lock();
+        world.faults.apply(update)?;
+        Ok(world.faults.clone())
+    }
+
+    /// Adds (or replaces) an account.
+    pub fn add_account(&self, account: Account) {
+        self.sim.world.lock().add_account(account);
+    }
+
+    /// Removes an account with its links; false when there was none.
+    pub fn remove_account(&self, user: &str) -> bool {
+        self.sim.world.lock().remove_account(user)
+    }
+
+    /// Stops serving and waits until the server task has ended (simulated hangs end too).
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take()
+            && let Err(err) = task.await
+        {
+            tracing::warn!(error = %err, "whm-sim task ended abnormally");
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        // Signal only: the server task ends by itself, nothing here waits.
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,167 @@
+//! The simulator's memory: accounts, per-user links (every argument as received) and groups,
+//! call counters and fault settings. One `Mutex`, never held across an await.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::whm::types::Account;
+
+/// A link as stored: every argument of `create_integration_link` as received, except `user`,
+/// `app` and `api.version` (they are its keys).
+pub type StoredLink = BTreeMap<String, String>;
+
+/// A group of `create_integration_group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredGroup {
+    pub label: String,
+    pub order: u32,
+}
+
+/// Fault injection, settable at start and at run time (`POST /__sim/faults`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    /// Added to every API call.
+    pub latency_ms: u64,
+    /// Share of API calls answered HTTP 500.
+    pub fail_rate: f64,
+    /// Share of API calls that do not answer within any client timeout.
+    pub timeout_rate: f64,
+    /// Accounts that answer `result: 0` with the not-found reason.
+    pub fail_users: Vec<String>,
+}
+
+/// A partial change of [`Faults`]; absent fields stay as they are. Accepts the flag names too
+/// (`latency-ms`, …).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsUpdate {
+    #[serde(default, alias = "latency-ms")]
+    pub latency_ms: Option<u64>,
+    #[serde(default, alias = "fail-rate")]
+    pub fail_rate: Option<f64>,
+    #[serde(default, alias = "timeout-rate")]
+    pub timeout_rate: Option<f64>,
+    #[serde(default, alias = "fail-users")]
+    pub fail_users: Option<Vec<String>>,
+}
+
+impl Faults {
+    /// Applies an update; rates must lie in 0..=1.
+    pub fn apply(&mut self, update: FaultsUpdate) -> Result<(), String> {
+        for (name, rate) in [
+            ("fail_rate", update.fail_rate),
+            ("timeout_rate", update.timeout_rate),
+        ] {
+            if let Some(rate) = rate
+                && !(0.0..=1.0).contains(&rate)
+            {
+                return Err(format!("{name} must lie between 0 and 1"));
+            }
+        }
+        if let Some(latency_ms) = update.latency_ms {
+            self.latency_ms = latency_ms;
+        }
+        if let Some(fail_rate) = update.fail_rate {
+            self.fail_rate = fail_rate;
+        }
+        if let Some(timeout_rate) = update.timeout_rate {
+            self.timeout_rate = timeout_rate;
+        }
+        if let Some(fail_users) = update.fail_users {
+            self.fail_users = fail_users;
+        }
+        Ok(())
+    }
+}
+
+/// Everything the simulated server holds.
+#[derive(Debug, Default)]
+pub struct World {
+    pub accounts: BTreeMap<String, Account>,
+    /// user → app → link.
+    pub links: BTreeMap<String, BTreeMap<String, StoredLink>>,
+    /// user → group id → group.
+    pub groups: BTreeMap<String, BTreeMap<String, StoredGroup>>,
+    /// function → calls received (every call, whatever its answer).
+    pub calls: BTreeMap<String, u64>,
+    pub faults: Faults,
+}
+
+impl World {
+    /// `count` accounts `user0001` … with domains `user0001.example.test` and e-mails
+    /// `owner0001@example.test`.
+    pub fn with_accounts(count: usize, faults: Faults) -> Self {
+        let accounts = (1..=count)
+            .map(|n| {
+                let account = Account {
+                    user: format!("user{n:04}"),
+                    domain: format!("user{n:04}.example.test"),
+                    email: format!("owner{n:04}@example.test"),
+                    suspended: false,
+                };
+                (account.user.clone(), account)
+            })
+            .collect();
+        Self {
+            accounts,
+            faults,
+            ..Self::default()
+        }
+    }
+
+    /// Adds or replaces an account.
+    pub fn add_account(&mut self, account: Account) {
+        self.accounts.insert(account.user.clone(), account);
+    }
+
+    /// Removes an account with its links and groups, as terminating it on WHM would.
+    pub fn remove_account(&mut self, user: &str) -> bool {
+        self.links.remove(user);
+        self.groups.remove(user);
+        self.accounts.remove(user).is_some()
+    }
+
+    /// The JSON of `GET /__sim/state`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let empty = BTreeMap::new();
+        let users: serde_json::Map<String, serde_json::Value> = self
+            .accounts
+            .keys()
+            .chain(
+                self.links
+                    .keys()
+                    .filter(|user| !self.accounts.contains_key(*user)),
+            )
+            .map(|user| {
+                let links = self.links.get(user).unwrap_or(&empty);
+                (user.clone(), serde_json::json!(links))
+            })
+            .collect();
+        serde_json::json!({
+            "calls": self.calls,
+            "users": users,
+            "groups": self.groups,
+            "faults": self.faults,
+        })
+    }
+}
+
+/// The world behind its lock.
+#[derive(Debug, Default)]
+pub struct SharedWorld(Mutex<World>);
+
+impl SharedWorld {
+    pub fn new(world: World) -> Self {
+        Self(Mutex::new(world))
+    }
+
+    /// The world, locked. A panic while locked leaves plain data behind, so poisoning is
+    /// ignored.
+    pub fn lock(&self) -> MutexGuard<'_, World> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
