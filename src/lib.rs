@@ -10,6 +10,8 @@ pub mod crypto;
 pub mod db;
 /// The feature's rules and newtypes; no I/O here.
 pub mod domain;
+/// Servers, clients and accounts: validation, credentials, import; shared by pages and CLI.
+pub mod hosting;
 /// Wiring: settings to application state, server and workers.
 pub mod startup;
 /// The admin panel: router, sessions, CSRF, permissions, pages.

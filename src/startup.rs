@@ -13,6 +13,7 @@ use crate::crypto::SecretBox;
 use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
 use crate::web::{self, AppState, WebSettings, auth};
+use crate::whm::client::{ClientSettings, WhmClient};
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -63,6 +64,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = create_admin(&pool, &username, &role, password).await?;
             println!("created admin {username} (id {id}, role {role})");
             Ok(())
+        }
+        Command::Server { command } => {
+            crate::hosting::cli::run(&cli.db.database_url, command).await
         }
         Command::Role {
             command: RoleCommand::Create { name, permissions },
@@ -140,6 +144,7 @@ impl Application {
             }),
             login_limiter: limiter,
             secrets,
+            whm: WhmClient::new(ClientSettings::default()),
         };
         Ok(Self {
             listener,
