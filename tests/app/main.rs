@@ -3,5 +3,6 @@
 
 mod foundation;
 mod helpers;
+mod servers;
 mod whm_client;
 mod whm_sim;
