@@ -85,7 +85,10 @@ async fn an_added_server_is_listed_and_its_token_appears_in_no_page() {
     let (status, html) = app.text("/admin/servers").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(select(&html, ".server-row").len(), 0);
-    assert_eq!(select(&html, ".empty-state a[href='/admin/servers/new']").len(), 1);
+    assert_eq!(
+        select(&html, ".empty-state a[href='/admin/servers/new']").len(),
+        1
+    );
 
     let (_, form) = app.text("/admin/servers/new").await;
     assert_eq!(
@@ -101,12 +104,22 @@ async fn an_added_server_is_listed_and_its_token_appears_in_no_page() {
 
     let id = add_server(
         &app,
-        &with(fields("WHM <one> & co", "2087", token), "hostname", "WHM1.Example.com"),
+        &with(
+            fields("WHM <one> & co", "2087", token),
+            "hostname",
+            "WHM1.Example.com",
+        ),
     )
     .await;
     let (_, list) = app.text("/admin/servers").await;
-    assert_eq!(select(&list, ".server-row .server-name"), vec!["WHM <one> & co"]);
-    assert_eq!(select(&list, ".server-row .server-host"), vec!["whm1.example.com:2087"]);
+    assert_eq!(
+        select(&list, ".server-row .server-name"),
+        vec!["WHM <one> & co"]
+    );
+    assert_eq!(
+        select(&list, ".server-row .server-host"),
+        vec!["whm1.example.com:2087"]
+    );
     assert_eq!(select(&list, ".server-row .server-accounts"), vec!["0"]);
 
     let detail = format!("/admin/servers/{id}");
@@ -145,7 +158,10 @@ async fn invalid_server_fields_answer_422_with_a_message_per_field_and_save_noth
     let long_name = "n".repeat(101);
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("hostname", with(good.clone(), "hostname", "not a host!")),
-        ("hostname", with(good.clone(), "hostname", "https://whm.example.com")),
+        (
+            "hostname",
+            with(good.clone(), "hostname", "https://whm.example.com"),
+        ),
         ("port", with(good.clone(), "port", "0")),
         ("port", with(good.clone(), "port", "65536")),
         ("port", with(good.clone(), "port", "http")),
@@ -157,7 +173,11 @@ async fn invalid_server_fields_answer_422_with_a_message_per_field_and_save_noth
     ];
     for (field, form) in &cases {
         let r = app.post_form("/admin/servers/new", form).await;
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}: {form:?}");
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {form:?}"
+        );
         let html = r.text().await.unwrap();
         let selector = format!(".field-error[data-field={field}]");
         assert_eq!(select(&html, &selector).len(), 1, "{field}: {form:?}");
@@ -206,16 +226,21 @@ async fn test_connection_stores_and_shows_the_version_the_simulator_reports() {
     let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("11.126.0.9"), "{flash}");
-    assert_eq!(select(&html, ".server-version")[0].split(' ').next(), Some("11.126.0.9"));
+    assert_eq!(
+        select(&html, ".server-version")[0].split(' ').next(),
+        Some("11.126.0.9")
+    );
     let (_, list) = app.text("/admin/servers").await;
-    assert_eq!(select(&list, ".server-row .server-version"), vec!["11.126.0.9"]);
-    let stored: (Option<String>, bool) = sqlx::query_as(
-        "select version, version_checked_at is not null from servers where id = $1",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    assert_eq!(
+        select(&list, ".server-row .server-version"),
+        vec!["11.126.0.9"]
+    );
+    let stored: (Option<String>, bool) =
+        sqlx::query_as("select version, version_checked_at is not null from servers where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(stored, (Some("11.126.0.9".to_string()), true));
 }
 
@@ -229,7 +254,10 @@ async fn editing_a_server_with_a_blank_token_keeps_the_stored_one() {
 
     let edit = format!("/admin/servers/{id}/edit");
     let r = app
-        .post_form(&edit, &with(fields("Sim renamed", &port, ""), "enabled", ""))
+        .post_form(
+            &edit,
+            &with(fields("Sim renamed", &port, ""), "enabled", ""),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
@@ -406,7 +434,11 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
     let r = app
         .post_form(
             "/admin/clients/new",
-            &[("name", "Existing Ltd"), ("email", "OWNER0001@Example.Test"), ("allow_sso", "on")],
+            &[
+                ("name", "Existing Ltd"),
+                ("email", "OWNER0001@Example.Test"),
+                ("allow_sso", "on"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -433,9 +465,17 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
     assert_eq!(
         rows,
         vec![
-            ("second".into(), "second.example.test".into(), "suspended".into()),
+            (
+                "second".into(),
+                "second.example.test".into(),
+                "suspended".into()
+            ),
             ("user0001".into(), "Existing Ltd".into(), "active".into()),
-            ("user0002".into(), "second.example.test".into(), "active".into()),
+            (
+                "user0002".into(),
+                "second.example.test".into(),
+                "active".into()
+            ),
         ]
     );
 }
@@ -489,7 +529,9 @@ async fn an_admin_without_configure_servers_gets_403_on_every_servers_route() {
         format!("/admin/servers/{id}/import"),
         format!("/admin/servers/{id}/delete"),
     ] {
-        let r = app.post_form(&path, &with(good.clone(), "confirm", "on")).await;
+        let r = app
+            .post_form(&path, &with(good.clone(), "confirm", "on"))
+            .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {path}");
         let html = r.text().await.unwrap();
         assert_eq!(select(&html, ".error-page h1"), vec!["Access denied"]);
@@ -554,11 +596,18 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         .await
         .unwrap();
     assert_eq!(
-        (summary.clients_created, summary.accounts_created.len(), summary.skipped_total()),
+        (
+            summary.clients_created,
+            summary.accounts_created.len(),
+            summary.skipped_total()
+        ),
         (4, 4, 0)
     );
     let again = applinks::hosting::cli::import(&app.pool, &whm, &secrets, id)
         .await
         .unwrap();
-    assert_eq!((again.accounts_created.len(), again.skipped_total()), (0, 4));
+    assert_eq!(
+        (again.accounts_created.len(), again.skipped_total()),
+        (0, 4)
+    );
 }
