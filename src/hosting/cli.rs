@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use crate::config::{ServerAddArgs, ServerCommand};
 use crate::crypto::SecretBox;
 use crate::db;
-use crate::hosting::forms::ServerForm;
+use crate::hosting::forms::{FieldErrors, ServerForm};
 use crate::hosting::import::{ImportSummary, import_accounts};
 use crate::hosting::servers::{self, SaveError};
 use crate::whm::client::{ClientSettings, WhmClient};
@@ -23,14 +23,14 @@ pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<(
             std::io::stdin()
                 .read_to_string(&mut secret)
                 .context("reading the API token from standard input")?;
-            let pool = db::migrate::connect(database_url).await?;
+            let pool = connect(database_url).await?;
             let id = add(&pool, &secrets, &args, &secret).await?;
             println!("added server {} (id {id})", args.name.trim());
             Ok(())
         }
         ServerCommand::Import { secret, id } => {
             let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
-            let pool = db::migrate::connect(database_url).await?;
+            let pool = connect(database_url).await?;
             let whm = WhmClient::new(ClientSettings::default());
             let summary = import(&pool, &whm, &secrets, id).await?;
             println!("{}", summary.sentence());
@@ -40,6 +40,14 @@ pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<(
             Ok(())
         }
     }
+}
+
+/// Connects and applies any missing migrations (safe to repeat), so the commands work on a
+/// fresh database.
+async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    let pool = db::migrate::connect(database_url).await?;
+    db::migrate::run(&pool).await?;
+    Ok(pool)
 }
 
 /// Adds a server from the command line's flags and the secret read from standard input.
@@ -63,13 +71,36 @@ pub async fn add(
     };
     let input = match form.validate(true) {
         Ok(input) => input,
-        Err(errors) => bail!("the server was not added: {errors}"),
+        Err(errors) => bail!("the server was not added:\n{}", flag_errors(&errors)),
     };
     match servers::create(pool, secrets, &input).await {
         Ok(id) => Ok(id),
-        Err(SaveError::Invalid(errors)) => bail!("the server was not added: {errors}"),
+        Err(SaveError::Invalid(errors)) => {
+            bail!("the server was not added:\n{}", flag_errors(&errors))
+        }
         Err(err) => Err(err.into()),
     }
+}
+
+/// The form's messages, one a line, named after the flags that set the fields.
+fn flag_errors(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .map(|(field, message)| {
+            let flag = match field {
+                "hostname" => "--host",
+                "auth_kind" => "--auth",
+                "secret" => "the token on standard input",
+                "name" => "--name",
+                "port" => "--port",
+                "module" => "--module",
+                "username" => "--username",
+                other => other,
+            };
+            format!("  {flag}: {message}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Imports server `id`'s accounts.

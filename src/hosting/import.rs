@@ -89,10 +89,17 @@ impl ImportSummary {
 pub enum ImportError {
     #[error("there is no such server")]
     NotFound,
+    /// The server could not be asked (its own words are in [`ConnectionError::describe`]).
     #[error("{}", .0.describe())]
-    Connection(#[from] ConnectionError),
+    Connection(ConnectionError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<ConnectionError> for ImportError {
+    fn from(err: ConnectionError) -> Self {
+        ImportError::Connection(err)
+    }
 }
 
 /// Imports the accounts of server `server_id` (see the module's documentation).

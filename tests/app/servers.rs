@@ -571,12 +571,12 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("port") && err.contains("module"), "{err}");
+    assert!(err.contains("--port") && err.contains("--module"), "{err}");
     let err = applinks::hosting::cli::add(&app.pool, &secrets, &args, "\n")
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("secret"), "{err}");
+    assert!(err.contains("standard input"), "{err}");
     assert_eq!(count(&app, "servers").await, 0);
 
     let stdin = format!("{}\n", sim.token);
