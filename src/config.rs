@@ -131,6 +131,11 @@ pub enum Command {
     },
     /// The WHM API simulator (a stand-in for cPanel & WHM / WP Squared servers).
     WhmSim(crate::whm::sim::SimArgs),
+    /// Manage WHM servers.
+    Server {
+        #[command(subcommand)]
+        command: ServerCommand,
+    },
     /// Migrate, seed demo data and serve: one command to see everything.
     Demo {
         #[command(flatten)]
@@ -163,6 +168,57 @@ pub enum RoleCommand {
         #[arg(long = "permission")]
         permissions: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Add a server; its API token (or password) is read from standard input.
+    Add(ServerAddArgs),
+    /// Import a server's accounts (`listaccts`), matching clients by e-mail.
+    Import {
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// The server's id (shown on its page in the admin panel).
+        id: i64,
+    },
+}
+
+/// `applinks server add`: the fields of the admin panel's server form.
+#[derive(Debug, Clone, Args)]
+pub struct ServerAddArgs {
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// Name shown in the admin panel (1 to 100 characters, unique).
+    #[arg(long)]
+    pub name: String,
+    /// Host name or IP address of the WHM server.
+    #[arg(long)]
+    pub host: String,
+    /// WHM port.
+    #[arg(long, default_value = "2087")]
+    pub port: String,
+    /// One of: cpanel, wp2, plesk, directadmin.
+    #[arg(long)]
+    pub module: String,
+    /// WHM username.
+    #[arg(long, default_value = "root")]
+    pub username: String,
+    /// How to authenticate: an API token or a password.
+    #[arg(long, default_value = "token", value_parser = ["token", "password"])]
+    pub auth: String,
+    /// Plain http instead of https (for the simulator on loopback).
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Do not verify the server's TLS certificate (self-signed certificates).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+    /// Add the server switched off.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Read the API token or password from standard input (required: secrets never go on the
+    /// command line).
+    #[arg(long, required = true)]
+    pub token_stdin: bool,
 }
 
 impl WebArgs {

@@ -12,6 +12,8 @@ pub mod db;
 pub mod demo;
 /// The feature's rules and newtypes; no I/O here.
 pub mod domain;
+/// Servers, clients and accounts: validation, credentials, import; shared by pages and CLI.
+pub mod hosting;
 /// Background provisioning: operations, jobs, workers.
 pub mod jobs;
 /// Wiring: settings to application state, server and workers.

@@ -14,7 +14,7 @@ use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
 use crate::jobs::{self, JobContext};
 use crate::web::{self, AppState, WebSettings, auth};
-use crate::whm::client::WhmClient;
+use crate::whm::client::{ClientSettings, WhmClient};
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -91,6 +91,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = create_admin(&pool, &username, &role, password).await?;
             println!("created admin {username} (id {id}, role {role})");
             Ok(())
+        }
+        Command::Server { command } => {
+            crate::hosting::cli::run(&cli.db.database_url, command).await
         }
         Command::Role {
             command: RoleCommand::Create { name, permissions },
@@ -185,6 +188,7 @@ impl Application {
             }),
             login_limiter: limiter,
             secrets: secrets.clone(),
+            whm: WhmClient::new(ClientSettings::default()),
         };
         Ok(Self {
             listener,

@@ -2,13 +2,16 @@
 //! between the pool and a transaction. Queries are checked at run time (no database is needed
 //! to build), and every one is exercised by the integration tests.
 
+pub mod accounts;
 pub mod admins;
 pub mod applications;
+pub mod clients;
 pub mod links;
 pub mod migrate;
 pub mod operations;
 pub mod provisioning;
 pub mod roles;
+pub mod servers;
 pub mod session_store;
 
 pub use sqlx::PgPool;

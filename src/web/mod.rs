@@ -33,6 +33,8 @@ pub struct AppState {
     pub login_limiter: Arc<auth::LoginLimiter>,
     /// Encrypts server credentials and link secrets at rest.
     pub secrets: SecretBox,
+    /// Calls WHM servers (test connection, import).
+    pub whm: crate::whm::client::WhmClient,
 }
 
 /// What the web layer needs to know about its deployment.

@@ -1,9 +1,11 @@
 //! The one integration-test binary: the real application on a loopback port, a fresh
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
+mod clients;
 mod foundation;
 mod helpers;
 mod provisioning;
+mod servers;
 mod whm_client;
 mod whm_sim;
 mod workers;

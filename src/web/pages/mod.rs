@@ -2,9 +2,11 @@
 //! that protect whole prefixes.
 
 pub mod application_links;
+pub mod clients;
 pub mod health;
 pub mod home;
 pub mod login;
+pub mod servers;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -31,6 +33,14 @@ pub fn router(state: AppState) -> Router<AppState> {
                 Permission::ConfigureApplicationLinks,
                 application_links::router(),
             ),
+        )
+        .nest(
+            "/admin/servers",
+            guarded(&state, Permission::ConfigureServers, servers::router()),
+        )
+        .nest(
+            "/admin/clients",
+            guarded(&state, Permission::ManageClients, clients::router()),
         )
         .layer(from_fn_with_state(state.clone(), require_admin));
 

@@ -1,0 +1,140 @@
+//! Hosting accounts: a client's service on one server (SPEC §5). The cPanel username is
+//! unique per server when it is known; an empty one is allowed (see the migration).
+//!
+//! Nothing here reacts to an account's changes: the handlers that change accounts call the
+//! provisioning hook themselves, after the change is committed.
+
+use sqlx::PgExecutor;
+
+/// An account with the names of its client and server, for listing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub server_id: i64,
+    pub server_name: String,
+    pub username: String,
+    pub domain: String,
+    /// `active`, `suspended` or `terminated`.
+    pub status: String,
+}
+
+const SELECT: &str = "select a.id, a.client_id, c.name as client_name, a.server_id,
+        s.name as server_name, a.username, a.domain, a.status
+    from accounts a join clients c on c.id = a.client_id join servers s on s.id = a.server_id";
+
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Account>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The accounts of a client, by server and username.
+pub async fn for_client(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where a.client_id = $1 order by lower(s.name), a.username, a.id"
+    )))
+    .bind(client_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The accounts of a server, by username.
+pub async fn for_server(db: impl PgExecutor<'_>, server_id: i64) -> sqlx::Result<Vec<Account>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where a.server_id = $1 order by a.username, a.id"
+    )))
+    .bind(server_id)
+    .fetch_all(db)
+    .await
+}
+
+/// True when `err` is the unique index on (server, username).
+pub fn is_username_taken(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.constraint() == Some("accounts_server_username_key"))
+}
+
+/// Creates an account. Fails with [`is_username_taken`] when the server already has an
+/// account with that username.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    client_id: i64,
+    server_id: i64,
+    username: &str,
+    domain: &str,
+    status: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into accounts (client_id, server_id, username, domain, status)
+         values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(client_id)
+    .bind(server_id)
+    .bind(username)
+    .bind(domain)
+    .bind(status)
+    .fetch_one(db)
+    .await
+}
+
+/// Creates an account unless the server already has one with that username; `None` then.
+pub async fn insert_if_new(
+    db: impl PgExecutor<'_>,
+    client_id: i64,
+    server_id: i64,
+    username: &str,
+    domain: &str,
+    status: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "insert into accounts (client_id, server_id, username, domain, status)
+         values ($1, $2, $3, $4, $5)
+         on conflict (server_id, username) where username <> '' do nothing
+         returning id",
+    )
+    .bind(client_id)
+    .bind(server_id)
+    .bind(username)
+    .bind(domain)
+    .bind(status)
+    .fetch_optional(db)
+    .await
+}
+
+/// The usernames a server's accounts have.
+pub async fn usernames(db: impl PgExecutor<'_>, server_id: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select username from accounts where server_id = $1")
+        .bind(server_id)
+        .fetch_all(db)
+        .await
+}
+
+/// Sets the status of one of a client's accounts; answers the previous status, `None` when
+/// the client has no such account.
+pub async fn set_status(
+    db: impl PgExecutor<'_>,
+    client_id: i64,
+    account_id: i64,
+    status: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "update accounts a set status = $3, updated_at = now()
+         from accounts old
+         where a.id = old.id and a.id = $2 and a.client_id = $1
+         returning old.status",
+    )
+    .bind(client_id)
+    .bind(account_id)
+    .bind(status)
+    .fetch_optional(db)
+    .await
+}
+
+/// How many accounts there are.
+pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from accounts")
+        .fetch_one(db)
+        .await
+}

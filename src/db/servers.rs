@@ -1,0 +1,227 @@
+//! WHM servers (SPEC §5). The encrypted credential is read only by [`secret`]; the rows that
+//! pages render never carry it, so it cannot reach a template by accident.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::domain::server::Module;
+
+/// A server as the admin pages show it, with its number of accounts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Server {
+    pub id: i64,
+    pub name: String,
+    pub hostname: String,
+    pub port: i32,
+    /// A [`Module`] key; kept as text so that a row from a newer version still lists.
+    pub module: String,
+    pub username: String,
+    /// `token` or `password`.
+    pub auth_kind: String,
+    pub use_tls: bool,
+    pub verify_tls: bool,
+    pub enabled: bool,
+    pub version: Option<String>,
+    pub version_checked_at: Option<DateTime<Utc>>,
+    pub accounts: i64,
+}
+
+impl Server {
+    /// The module's name for people, or its raw key when it is unknown.
+    pub fn module_name(&self) -> &str {
+        match self.module.parse::<Module>() {
+            Ok(module) => module.name(),
+            Err(_) => &self.module,
+        }
+    }
+
+    /// `https://host:port` (or `http://` without TLS); IPv6 addresses in brackets.
+    pub fn base_url(&self) -> String {
+        base_url(&self.hostname, self.port, self.use_tls)
+    }
+}
+
+/// The base URL of a WHM server.
+pub fn base_url(hostname: &str, port: i32, use_tls: bool) -> String {
+    let scheme = if use_tls { "https" } else { "http" };
+    if hostname.contains(':') {
+        format!("{scheme}://[{hostname}]:{port}")
+    } else {
+        format!("{scheme}://{hostname}:{port}")
+    }
+}
+
+/// The fields an admin sets, checked (see `hosting::forms`).
+#[derive(Debug, Clone)]
+pub struct ServerFields {
+    pub name: String,
+    pub hostname: String,
+    pub port: u16,
+    pub module: Module,
+    pub username: String,
+    pub auth_kind: &'static str,
+    pub use_tls: bool,
+    pub verify_tls: bool,
+    pub enabled: bool,
+}
+
+const SELECT: &str = "select s.id, s.name, s.hostname, s.port, s.module, s.username, s.auth_kind,
+        s.use_tls, s.verify_tls, s.enabled, s.version, s.version_checked_at,
+        (select count(*) from accounts a where a.server_id = s.id) as accounts
+    from servers s";
+
+/// Every server, by name.
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Server>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} order by lower(s.name), s.id"
+    )))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Server>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.id = $1")))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The encrypted token or password (`nonce || ciphertext`, see `crate::crypto`).
+pub async fn secret(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("select secret_ciphertext from servers where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// True when `err` is the unique index on the server name.
+pub fn is_name_taken(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.constraint() == Some("servers_name_key"))
+}
+
+/// Inserts a server; fails with [`is_name_taken`] when the name is in use.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    fields: &ServerFields,
+    secret_ciphertext: &[u8],
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into servers (name, hostname, port, module, username, auth_kind,
+             secret_ciphertext, use_tls, verify_tls, enabled)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+    )
+    .bind(&fields.name)
+    .bind(&fields.hostname)
+    .bind(i32::from(fields.port))
+    .bind(fields.module.key())
+    .bind(&fields.username)
+    .bind(fields.auth_kind)
+    .bind(secret_ciphertext)
+    .bind(fields.use_tls)
+    .bind(fields.verify_tls)
+    .bind(fields.enabled)
+    .fetch_one(db)
+    .await
+}
+
+/// Updates a server; the stored secret is kept when `secret_ciphertext` is `None`. A change
+/// of host, port or scheme forgets the version, which belonged to the old address. False when
+/// there is no such server.
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    fields: &ServerFields,
+    secret_ciphertext: Option<&[u8]>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "update servers set
+             version = case when (hostname, port, use_tls) = ($2, $3, $8) then version end,
+             version_checked_at = case when (hostname, port, use_tls) = ($2, $3, $8)
+                                       then version_checked_at end,
+             name = $1, hostname = $2, port = $3, module = $4, username = $5, auth_kind = $6,
+             secret_ciphertext = coalesce($7, secret_ciphertext),
+             use_tls = $8, verify_tls = $9, enabled = $10, updated_at = now()
+         where id = $11",
+    )
+    .bind(&fields.name)
+    .bind(&fields.hostname)
+    .bind(i32::from(fields.port))
+    .bind(fields.module.key())
+    .bind(&fields.username)
+    .bind(fields.auth_kind)
+    .bind(secret_ciphertext)
+    .bind(fields.use_tls)
+    .bind(fields.verify_tls)
+    .bind(fields.enabled)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records what the server's `version` call answered.
+pub async fn set_version(db: impl PgExecutor<'_>, id: i64, version: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update servers set version = $2, version_checked_at = now(), updated_at = now()
+         where id = $1",
+    )
+    .bind(id)
+    .bind(version)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// What [`remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// The server is gone, with this many accounts.
+    Removed {
+        accounts: u64,
+    },
+    /// Nothing changed: the server still has this many accounts.
+    HasAccounts(i64),
+    NotFound,
+}
+
+/// Deletes a server; its accounts too when `with_accounts`, otherwise only when it has none.
+/// The server row is locked first, so an account added meanwhile cannot slip through.
+pub async fn remove(
+    conn: &mut PgConnection,
+    id: i64,
+    with_accounts: bool,
+) -> sqlx::Result<Removal> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let found: Option<i64> = sqlx::query_scalar("select id from servers where id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if found.is_none() {
+        return Ok(Removal::NotFound);
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from accounts where server_id = $1")
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count > 0 && !with_accounts {
+        return Ok(Removal::HasAccounts(count));
+    }
+    let accounts = sqlx::query("delete from accounts where server_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("delete from servers where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Removal::Removed { accounts })
+}
+
+/// `(id, name)` of every server, for the account form's choice.
+pub async fn choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("select id, name from servers order by lower(name), id")
+        .fetch_all(db)
+        .await
+}

@@ -1,0 +1,116 @@
+//! `applinks server add` and `applinks server import`: the same validation, encryption and
+//! import as the admin pages, from the command line. Secrets come from standard input only.
+
+use std::io::Read as _;
+
+use anyhow::{Context as _, bail};
+use sqlx::PgPool;
+
+use crate::config::{ServerAddArgs, ServerCommand};
+use crate::crypto::SecretBox;
+use crate::db;
+use crate::hosting::forms::{FieldErrors, ServerForm};
+use crate::hosting::import::{ImportSummary, import_accounts};
+use crate::hosting::servers::{self, SaveError};
+use crate::whm::client::{ClientSettings, WhmClient};
+
+/// Runs one `applinks server …` command.
+pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<()> {
+    match command {
+        ServerCommand::Add(args) => {
+            let secrets = SecretBox::from_base64(args.secret.secret_key.as_ref())?;
+            let mut secret = String::new();
+            std::io::stdin()
+                .read_to_string(&mut secret)
+                .context("reading the API token from standard input")?;
+            let pool = connect(database_url).await?;
+            let id = add(&pool, &secrets, &args, &secret).await?;
+            println!("added server {} (id {id})", args.name.trim());
+            Ok(())
+        }
+        ServerCommand::Import { secret, id } => {
+            let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
+            let pool = connect(database_url).await?;
+            let whm = WhmClient::new(ClientSettings::default());
+            let summary = import(&pool, &whm, &secrets, id).await?;
+            println!("{}", summary.sentence());
+            for line in summary.skipped_reasons() {
+                println!("skipped: {line}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Connects and applies any missing migrations (safe to repeat), so the commands work on a
+/// fresh database.
+async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    let pool = db::migrate::connect(database_url).await?;
+    db::migrate::run(&pool).await?;
+    Ok(pool)
+}
+
+/// Adds a server from the command line's flags and the secret read from standard input.
+pub async fn add(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    args: &ServerAddArgs,
+    secret: &str,
+) -> anyhow::Result<i64> {
+    let form = ServerForm {
+        name: args.name.clone(),
+        hostname: args.host.clone(),
+        port: args.port.clone(),
+        module: args.module.clone(),
+        username: args.username.clone(),
+        auth_kind: args.auth.clone(),
+        secret: secret.trim_end_matches(['\r', '\n']).to_string(),
+        use_tls: (!args.no_tls).then(|| "on".to_string()),
+        verify_tls: (!args.insecure_skip_verify).then(|| "on".to_string()),
+        enabled: (!args.disabled).then(|| "on".to_string()),
+    };
+    let input = match form.validate(true) {
+        Ok(input) => input,
+        Err(errors) => bail!("the server was not added:\n{}", flag_errors(&errors)),
+    };
+    match servers::create(pool, secrets, &input).await {
+        Ok(id) => Ok(id),
+        Err(SaveError::Invalid(errors)) => {
+            bail!("the server was not added:\n{}", flag_errors(&errors))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The form's messages, one a line, named after the flags that set the fields.
+fn flag_errors(errors: &FieldErrors) -> String {
+    errors
+        .iter()
+        .map(|(field, message)| {
+            let flag = match field {
+                "hostname" => "--host",
+                "auth_kind" => "--auth",
+                "secret" => "the token on standard input",
+                "name" => "--name",
+                "port" => "--port",
+                "module" => "--module",
+                "username" => "--username",
+                other => other,
+            };
+            format!("  {flag}: {message}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Imports server `id`'s accounts.
+pub async fn import(
+    pool: &PgPool,
+    whm: &WhmClient,
+    secrets: &SecretBox,
+    id: i64,
+) -> anyhow::Result<ImportSummary> {
+    import_accounts(pool, whm, secrets, id)
+        .await
+        .with_context(|| format!("importing the accounts of server {id} failed"))
+}

@@ -1,0 +1,168 @@
+//! Saving servers with their credential encrypted, and talking to them.
+//!
+//! The token or password is encrypted with the installation's [`SecretBox`] before it reaches
+//! the database and is decrypted only to build a [`ServerConn`]; it is never logged, never
+//! rendered, and never part of an error message.
+
+use sqlx::PgPool;
+
+use crate::crypto::{DecryptError, SecretBox};
+use crate::db;
+use crate::db::servers::Server;
+use crate::hosting::forms::{AuthKind, FieldErrors, ServerInput};
+use crate::whm::client::{ServerConn, WhmAuth, WhmClient, WhmError};
+
+/// Why a server could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Something the admin can correct, per field.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error("there is no such server")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn name_taken(name: &str) -> SaveError {
+    SaveError::Invalid(FieldErrors::one(
+        "name",
+        format!("A server named “{name}” already exists; choose another name."),
+    ))
+}
+
+/// Stores a new server; the input must carry a secret.
+pub async fn create(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    input: &ServerInput,
+) -> Result<i64, SaveError> {
+    use secrecy::ExposeSecret as _;
+    let Some(secret) = &input.secret else {
+        return Err(SaveError::Invalid(FieldErrors::one(
+            "secret",
+            "Enter the API token or password.",
+        )));
+    };
+    let sealed = secrets.encrypt(secret.expose_secret());
+    match db::servers::insert(pool, &input.fields, &sealed).await {
+        Ok(id) => {
+            tracing::info!(server = id, name = %input.fields.name, "server added");
+            Ok(id)
+        }
+        Err(err) if db::servers::is_name_taken(&err) => Err(name_taken(&input.fields.name)),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Updates a server. A blank secret keeps the stored one, unless the authentication method
+/// changed (a token is no password).
+pub async fn update(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    id: i64,
+    input: &ServerInput,
+) -> Result<(), SaveError> {
+    use secrecy::ExposeSecret as _;
+    let current = db::servers::find(pool, id)
+        .await?
+        .ok_or(SaveError::NotFound)?;
+    if input.secret.is_none() && current.auth_kind != input.fields.auth_kind {
+        let what = match AuthKind::parse(input.fields.auth_kind) {
+            Some(AuthKind::Password) => "the password",
+            _ => "the API token",
+        };
+        return Err(SaveError::Invalid(FieldErrors::one(
+            "secret",
+            format!("The authentication method changed: enter {what}."),
+        )));
+    }
+    let sealed = input
+        .secret
+        .as_ref()
+        .map(|s| secrets.encrypt(s.expose_secret()));
+    match db::servers::update(pool, id, &input.fields, sealed.as_deref()).await {
+        Ok(true) => {
+            tracing::info!(
+                server = id,
+                secret_changed = sealed.is_some(),
+                "server updated"
+            );
+            Ok(())
+        }
+        Ok(false) => Err(SaveError::NotFound),
+        Err(err) if db::servers::is_name_taken(&err) => Err(name_taken(&input.fields.name)),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Why a server could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
+    #[error(transparent)]
+    Whm(#[from] WhmError),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl ConnectionError {
+    /// One sentence for an administrator.
+    pub fn describe(&self) -> String {
+        match self {
+            ConnectionError::Decrypt(err) => err.to_string(),
+            ConnectionError::Whm(err) => err.describe(),
+            ConnectionError::Db(_) => "the database could not be read".to_string(),
+        }
+    }
+}
+
+/// How to reach `server`: its base URL and decrypted credential.
+pub async fn connection(
+    pool: &PgPool,
+    secrets: &SecretBox,
+    server: &Server,
+) -> Result<ServerConn, ConnectionError> {
+    let sealed = db::servers::secret(pool, server.id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let secret = secrets.decrypt(&sealed)?;
+    let username = server.username.clone();
+    let auth = match AuthKind::parse(&server.auth_kind) {
+        Some(AuthKind::Password) => WhmAuth::Password {
+            username,
+            password: secret,
+        },
+        _ => WhmAuth::ApiToken {
+            username,
+            token: secret,
+        },
+    };
+    Ok(ServerConn {
+        base_url: server.base_url(),
+        auth,
+        verify_tls: server.verify_tls,
+    })
+}
+
+/// *Test connection*: calls `version` and stores the answer. Answers the version.
+pub async fn test_connection(
+    pool: &PgPool,
+    whm: &WhmClient,
+    secrets: &SecretBox,
+    server: &Server,
+) -> Result<String, ConnectionError> {
+    let conn = connection(pool, secrets, server).await?;
+    match whm.server(&conn).version().await {
+        Ok(version) => {
+            db::servers::set_version(pool, server.id, &version).await?;
+            tracing::info!(server = server.id, %version, "test connection succeeded");
+            Ok(version)
+        }
+        Err(err) => {
+            tracing::info!(server = server.id, error = %err, "test connection failed");
+            Err(err.into())
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Clients (`/admin/clients`, SPEC §3, §5): the list, add and edit forms (with *Allow Single
+//! Sign-On*), and a client's page with its users (SSO permission per user) and its hosting
+//! accounts (added by hand, status changed). Everything here sits behind the `manage_clients`
+//! guard in `pages::router`, routes added later included.
+//!
+//! Account events go through [`account_changed`] after the change is stored, so provisioning
+//! can react (SPEC §5). Handlers build the [`Chrome`] only when they render, so a redirect
+//! never swallows a pending flash message.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::db;
+use crate::db::accounts::Account;
+use crate::db::clients::{Client, ClientUser};
+use crate::hosting::forms::{AccountForm, AccountStatus, ClientForm, FieldErrors, UserForm};
+use crate::web::layout::{Chrome, flash};
+use crate::web::pages::servers::parse_id;
+use crate::web::{AppError, AppResult, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list))
+        .route("/new", get(new_form).post(create))
+        .route("/{id}", get(show))
+        .route("/{id}/edit", get(edit_form).post(update))
+        .route("/{id}/users", post(add_user))
+        .route("/{id}/users/{user_id}/sso", post(set_user_sso))
+        .route("/{id}/accounts", post(add_account))
+        .route(
+            "/{id}/accounts/{account_id}/status",
+            post(set_account_status),
+        )
+}
+
+/// Called after an account was created, re-activated (status → active) or terminated, once
+/// the change is committed, so that provisioning can react: create the account's links, or
+/// remove them (SPEC §5). Errors here are the request's errors.
+///
+/// For now it does nothing.
+pub async fn account_changed(_state: &AppState, _account_id: i64) -> AppResult<()> {
+    // provisioning hooks in here (issue 4)
+    Ok(())
+}
+
+async fn find(state: &AppState, raw_id: &str) -> AppResult<Client> {
+    let id = parse_id(raw_id)?;
+    db::clients::find(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/index.html")]
+pub struct ClientsPage {
+    pub chrome: Chrome,
+    pub clients: Vec<Client>,
+}
+
+async fn list(State(state): State<AppState>, chrome: Chrome) -> AppResult<ClientsPage> {
+    let clients = db::clients::list(&state.pool).await?;
+    Ok(ClientsPage { chrome, clients })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/form.html")]
+pub struct ClientFormPage {
+    pub chrome: Chrome,
+    /// `None` on the add form.
+    pub client_id: Option<i64>,
+    pub name: String,
+    pub email: String,
+    pub allow_sso: bool,
+    pub errors: FieldErrors,
+}
+
+async fn new_form(chrome: Chrome) -> ClientFormPage {
+    ClientFormPage {
+        chrome,
+        client_id: None,
+        name: String::new(),
+        email: String::new(),
+        allow_sso: true,
+        errors: FieldErrors::new(),
+    }
+}
+
+/// The client form again with its messages, 422, nothing saved.
+async fn invalid_client(
+    state: &AppState,
+    session: &Session,
+    client_id: Option<i64>,
+    form: &ClientForm,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let page = ClientFormPage {
+        chrome: Chrome::for_session(state, session, "/admin/clients").await?,
+        client_id,
+        name: form.name.clone(),
+        email: form.email.clone(),
+        allow_sso: form.allow_sso(),
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The message for a unique e-mail that is taken, if `err` is one.
+fn email_taken(err: &sqlx::Error) -> Option<FieldErrors> {
+    if db::clients::is_email_taken(err) {
+        Some(FieldErrors::one(
+            "email",
+            "Another client already uses this e-mail address.",
+        ))
+    } else if db::clients::is_user_email_taken(err) {
+        Some(FieldErrors::one(
+            "email",
+            "Another user of this client already has this e-mail address.",
+        ))
+    } else {
+        None
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<ClientForm>,
+) -> AppResult<Response> {
+    let input = match form.validate() {
+        Ok(input) => input,
+        Err(errors) => return invalid_client(&state, &session, None, &form, errors).await,
+    };
+    let mut conn = state.pool.acquire().await?;
+    match db::clients::insert(&mut conn, &input.name, &input.email, input.allow_sso).await {
+        Ok(id) => {
+            flash(
+                &session,
+                "success",
+                format!("Client “{}” added.", input.name),
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/admin/clients/{id}")).into_response())
+        }
+        Err(err) => match email_taken(&err) {
+            Some(errors) => invalid_client(&state, &session, None, &form, errors).await,
+            None => Err(err.into()),
+        },
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Path(id): Path<String>,
+) -> AppResult<ClientFormPage> {
+    let client = find(&state, &id).await?;
+    Ok(ClientFormPage {
+        chrome,
+        client_id: Some(client.id),
+        name: client.name,
+        email: client.email,
+        allow_sso: client.allow_sso,
+        errors: FieldErrors::new(),
+    })
+}
+
+async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<ClientForm>,
+) -> AppResult<Response> {
+    let client = find(&state, &id).await?;
+    let input = match form.validate() {
+        Ok(input) => input,
+        Err(errors) => {
+            return invalid_client(&state, &session, Some(client.id), &form, errors).await;
+        }
+    };
+    let mut conn = state.pool.acquire().await?;
+    match db::clients::update(
+        &mut conn,
+        client.id,
+        &input.name,
+        &input.email,
+        input.allow_sso,
+    )
+    .await
+    {
+        Ok(true) => {
+            flash(
+                &session,
+                "success",
+                format!("Client “{}” saved.", input.name),
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/admin/clients/{}", client.id)).into_response())
+        }
+        Ok(false) => Err(AppError::NotFound),
+        Err(err) => match email_taken(&err) {
+            Some(errors) => invalid_client(&state, &session, Some(client.id), &form, errors).await,
+            None => Err(err.into()),
+        },
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "clients/show.html")]
+pub struct ClientPage {
+    pub chrome: Chrome,
+    pub client: Client,
+    pub users: Vec<ClientUser>,
+    pub accounts: Vec<Account>,
+    /// `(id, name)` of the servers an account can be added on.
+    pub servers: Vec<(i64, String)>,
+    pub statuses: [AccountStatus; 3],
+    /// The add-user form as posted (blank at first).
+    pub user_form: UserForm,
+    pub user_sso_checked: bool,
+    pub user_errors: FieldErrors,
+    /// The add-account form as posted (blank at first).
+    pub account_form: AccountForm,
+    pub account_errors: FieldErrors,
+}
+
+impl ClientPage {
+    async fn load(state: &AppState, chrome: Chrome, client: Client) -> AppResult<Self> {
+        let users = db::clients::users(&state.pool, client.id).await?;
+        let accounts = db::accounts::for_client(&state.pool, client.id).await?;
+        let servers = db::servers::choices(&state.pool).await?;
+        Ok(Self {
+            chrome,
+            client,
+            users,
+            accounts,
+            servers,
+            statuses: AccountStatus::ALL,
+            user_form: UserForm::default(),
+            user_sso_checked: true,
+            user_errors: FieldErrors::new(),
+            account_form: AccountForm {
+                status: AccountStatus::Active.key().to_string(),
+                ..AccountForm::default()
+            },
+            account_errors: FieldErrors::new(),
+        })
+    }
+
+    fn unprocessable(self) -> Response {
+        (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Path(id): Path<String>,
+) -> AppResult<ClientPage> {
+    let client = find(&state, &id).await?;
+    ClientPage::load(&state, chrome, client).await
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<UserForm>,
+) -> AppResult<Response> {
+    let client = find(&state, &id).await?;
+    let errors = match form.validate() {
+        Ok(input) => {
+            match db::clients::insert_user(
+                &state.pool,
+                client.id,
+                &input.name,
+                &input.email,
+                input.sso_allowed,
+            )
+            .await
+            {
+                Ok(_) => {
+                    flash(
+                        &session,
+                        "success",
+                        format!("User “{}” added to “{}”.", input.name, client.name),
+                    )
+                    .await?;
+                    return Ok(
+                        Redirect::to(&format!("/admin/clients/{}", client.id)).into_response()
+                    );
+                }
+                Err(err) if db::clients::is_user_email_taken(&err) => FieldErrors::one(
+                    "user_email",
+                    "This client already has a user with this e-mail address.",
+                ),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
+    let mut page = ClientPage::load(&state, chrome, client).await?;
+    page.user_sso_checked = form.sso_allowed();
+    page.user_form = form;
+    page.user_errors = errors;
+    Ok(page.unprocessable())
+}
+
+#[derive(Debug, Deserialize)]
+struct SsoForm {
+    #[serde(default)]
+    sso_allowed: String,
+}
+
+async fn set_user_sso(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, user_id)): Path<(String, String)>,
+    Form(form): Form<SsoForm>,
+) -> AppResult<Redirect> {
+    let client = find(&state, &id).await?;
+    let user_id = parse_id(&user_id)?;
+    let allowed = match form.sso_allowed.trim() {
+        "1" | "true" | "on" => true,
+        "0" | "false" | "off" => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Say whether single sign-on is allowed (sso_allowed = 1 or 0).".into(),
+            ));
+        }
+    };
+    if !db::clients::set_user_sso(&state.pool, client.id, user_id, allowed).await? {
+        return Err(AppError::NotFound);
+    }
+    let message = if allowed {
+        "Single sign-on allowed for the user."
+    } else {
+        "Single sign-on disallowed for the user."
+    };
+    flash(&session, "success", message).await?;
+    Ok(Redirect::to(&format!("/admin/clients/{}", client.id)))
+}
+
+async fn add_account(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> AppResult<Response> {
+    let client = find(&state, &id).await?;
+    let servers = db::servers::choices(&state.pool).await?;
+    let ids: Vec<i64> = servers.iter().map(|(id, _)| *id).collect();
+    let errors = match form.validate(&ids) {
+        Ok(input) => {
+            match db::accounts::insert(
+                &state.pool,
+                client.id,
+                input.server_id,
+                &input.username,
+                &input.domain,
+                input.status.key(),
+            )
+            .await
+            {
+                Ok(account_id) => {
+                    account_changed(&state, account_id).await?;
+                    let shown = if input.username.is_empty() {
+                        "without a username".to_string()
+                    } else {
+                        format!("“{}”", input.username)
+                    };
+                    flash(&session, "success", format!("Account {shown} added.")).await?;
+                    return Ok(
+                        Redirect::to(&format!("/admin/clients/{}", client.id)).into_response()
+                    );
+                }
+                Err(err) if db::accounts::is_username_taken(&err) => {
+                    let server = servers
+                        .iter()
+                        .find(|(id, _)| *id == input.server_id)
+                        .map_or("This server", |(_, name)| name.as_str());
+                    FieldErrors::one(
+                        "username",
+                        format!(
+                            "{server} already has an account “{}”; a cPanel username is unique per server.",
+                            input.username
+                        ),
+                    )
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
+    let mut page = ClientPage::load(&state, chrome, client).await?;
+    page.account_form = form;
+    page.account_errors = errors;
+    Ok(page.unprocessable())
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+async fn set_account_status(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, account_id)): Path<(String, String)>,
+    Form(form): Form<StatusForm>,
+) -> AppResult<Response> {
+    let client = find(&state, &id).await?;
+    let account_id = parse_id(&account_id)?;
+    let Some(status) = AccountStatus::parse(&form.status) else {
+        let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
+        let mut page = ClientPage::load(&state, chrome, client).await?;
+        page.account_errors =
+            FieldErrors::one("status_change", "Choose active, suspended or terminated.");
+        return Ok(page.unprocessable());
+    };
+    let Some(previous) =
+        db::accounts::set_status(&state.pool, client.id, account_id, status.key()).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let reactivated = status == AccountStatus::Active && previous != status.key();
+    let terminated = status == AccountStatus::Terminated && previous != status.key();
+    if reactivated || terminated {
+        account_changed(&state, account_id).await?;
+    }
+    flash(
+        &session,
+        "success",
+        format!("The account is now {}.", status.key()),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/clients/{}", client.id)).into_response())
+}

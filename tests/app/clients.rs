@@ -1,0 +1,404 @@
+//! Clients admin (`/admin/clients`): clients with *Allow Single Sign-On*, their users and SSO
+//! permissions, accounts added by hand and their status; validation and permissions.
+
+use applinks::domain::permission::Permission;
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, attr, location, select, spawn_app};
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Adds a client through the form; answers its id.
+async fn add_client(app: &TestApp, name: &str, email: &str) -> i64 {
+    let r = app
+        .post_form(
+            "/admin/clients/new",
+            &[("name", name), ("email", email), ("allow_sso", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "client added");
+    let to = location(r.headers());
+    to.strip_prefix("/admin/clients/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("redirected to the client's page, not {to}"))
+}
+
+/// A server row, stored directly (its credential does not matter here).
+async fn server(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar(
+        "insert into servers (name, hostname, module, secret_ciphertext)
+         values ($1, 'whm.example.test', 'cpanel', '\\x00') returning id",
+    )
+    .bind(name)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// POSTs a form that should succeed and answers the page it redirects to.
+async fn press(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> String {
+    let r = app.post_form(path, fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+    let (status, html) = app.text(&location(r.headers())).await;
+    assert_eq!(status, StatusCode::OK);
+    html
+}
+
+#[tokio::test]
+async fn a_client_is_added_with_its_owner_listed_and_edited() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let (_, html) = app.text("/admin/clients").await;
+    assert_eq!(select(&html, ".client-row").len(), 0);
+    let (_, form) = app.text("/admin/clients/new").await;
+    assert_eq!(select(&form, "input[name=allow_sso][checked]").len(), 1);
+
+    let id = add_client(&app, "Acme <Hosting>", "jane@acme.example").await;
+    let (_, list) = app.text("/admin/clients").await;
+    assert_eq!(
+        select(&list, ".client-row .client-name"),
+        vec!["Acme <Hosting>"]
+    );
+    assert_eq!(
+        select(&list, ".client-row .client-email"),
+        vec!["jane@acme.example"]
+    );
+    assert_eq!(select(&list, ".client-row .client-sso"), vec!["Allowed"]);
+    assert_eq!(select(&list, ".client-row .client-accounts"), vec!["0"]);
+
+    let (_, page) = app.text(&format!("/admin/clients/{id}")).await;
+    assert_eq!(select(&page, ".user-row .user-role"), vec!["Owner"]);
+    assert_eq!(
+        select(&page, ".user-row .user-email"),
+        vec!["jane@acme.example"]
+    );
+
+    // Unticked box: SSO off; the owner's e-mail follows the client's.
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{id}/edit"),
+            &[("name", "Acme"), ("email", "ops@acme.example")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, list) = app.text("/admin/clients").await;
+    assert_eq!(
+        select(&list, ".client-row .client-sso"),
+        vec!["Not allowed"]
+    );
+    let (_, page) = app.text(&format!("/admin/clients/{id}")).await;
+    assert_eq!(select(&page, ".client-title"), vec!["Acme"]);
+    assert_eq!(
+        select(&page, ".user-row .user-email"),
+        vec!["ops@acme.example"]
+    );
+    let (_, edit) = app.text(&format!("/admin/clients/{id}/edit")).await;
+    assert_eq!(select(&edit, "input[name=allow_sso][checked]").len(), 0);
+}
+
+#[tokio::test]
+async fn client_forms_refuse_bad_input_with_422_and_save_nothing() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    for (field, name, email) in [
+        ("email", "Acme", "not-an-email"),
+        ("email", "Acme", "jane@localhost"),
+        ("email", "Acme", ""),
+        ("name", "  ", "jane@acme.example"),
+    ] {
+        let r = app
+            .post_form("/admin/clients/new", &[("name", name), ("email", email)])
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name} {email}"
+        );
+        let html = r.text().await.unwrap();
+        let selector = format!(".field-error[data-field={field}]");
+        assert_eq!(select(&html, &selector).len(), 1, "{name} {email}");
+    }
+    assert_eq!(count(&app, "clients").await, 0);
+
+    // One client per e-mail, whatever the case.
+    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let r = app
+        .post_form(
+            "/admin/clients/new",
+            &[("name", "Other"), ("email", "JANE@acme.example")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".field-error[data-field=email]").len(), 1);
+    assert_eq!(
+        attr(&html, "input[name=name]", "value").as_deref(),
+        Some("Other")
+    );
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{id}/edit"),
+            &[("name", "Acme"), ("email", "bad@")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(count(&app, "clients").await, 1);
+    let email: String = sqlx::query_scalar("select email from clients")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(email, "jane@acme.example");
+}
+
+#[tokio::test]
+async fn users_are_added_and_their_sso_permission_toggles() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let users = format!("/admin/clients/{id}/users");
+
+    let html = press(
+        &app,
+        &users,
+        &[("name", "Bob"), ("email", "bob@acme.example")],
+    )
+    .await;
+    assert_eq!(select(&html, ".user-row .user-name"), vec!["Acme", "Bob"]);
+    assert_eq!(select(&html, ".user-row .user-role"), vec!["Owner", "User"]);
+    assert_eq!(
+        select(&html, ".user-row .user-sso"),
+        vec!["Allowed", "Not allowed"],
+        "the box was not ticked"
+    );
+
+    for (field, name, email) in [
+        ("user_email", "Carol", "carol"),
+        ("user_name", "", "carol@acme.example"),
+        ("user_email", "Bobby", "BOB@acme.example"),
+    ] {
+        let r = app
+            .post_form(
+                &users,
+                &[("name", name), ("email", email), ("sso_allowed", "on")],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name} {email}"
+        );
+        let html = r.text().await.unwrap();
+        let selector = format!("#add-user .field-error[data-field={field}]");
+        assert_eq!(select(&html, &selector).len(), 1, "{name} {email}");
+    }
+    assert_eq!(count(&app, "client_users").await, 2);
+
+    let bob: i64 = sqlx::query_scalar("select id from client_users where name = 'Bob'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let toggle = format!("/admin/clients/{id}/users/{bob}/sso");
+    let html = press(&app, &toggle, &[("sso_allowed", "1")]).await;
+    let bob_row = format!(".user-row[data-id='{bob}'] .user-sso");
+    assert_eq!(select(&html, &bob_row), vec!["Allowed"]);
+    let button = format!(".user-row[data-id='{bob}'] .sso-toggle input[name=sso_allowed]");
+    assert_eq!(attr(&html, &button, "value").as_deref(), Some("0"));
+    let html = press(&app, &toggle, &[("sso_allowed", "0")]).await;
+    assert_eq!(select(&html, &bob_row), vec!["Not allowed"]);
+
+    // Another client's user cannot be reached through this client.
+    let other = add_client(&app, "Other", "x@other.example").await;
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{other}/users/{bob}/sso"),
+            &[("sso_allowed", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn accounts_are_added_by_hand_unique_per_server_and_change_status() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let (_, page) = app.text(&format!("/admin/clients/{id}")).await;
+    assert_eq!(select(&page, "#add-account").len(), 0, "no server yet");
+    let one = server(&app, "One").await;
+    let two = server(&app, "Two").await;
+    let (one, two) = (one.to_string(), two.to_string());
+    let accounts = format!("/admin/clients/{id}/accounts");
+
+    let html = press(
+        &app,
+        &accounts,
+        &[
+            ("server_id", &one),
+            ("username", "Acme01"),
+            ("domain", "acme.example"),
+            ("status", "active"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        select(&html, ".account-row .account-username"),
+        vec!["acme01"]
+    );
+    assert_eq!(select(&html, ".account-row .account-server"), vec!["One"]);
+    // The same username on another server is another account.
+    press(
+        &app,
+        &accounts,
+        &[
+            ("server_id", &two),
+            ("username", "acme01"),
+            ("status", "suspended"),
+        ],
+    )
+    .await;
+
+    for (field, fields) in [
+        (
+            "username",
+            vec![
+                ("server_id", one.as_str()),
+                ("username", "acme01"),
+                ("status", "active"),
+            ],
+        ),
+        (
+            "username",
+            vec![
+                ("server_id", one.as_str()),
+                ("username", "9lives"),
+                ("status", "active"),
+            ],
+        ),
+        (
+            "domain",
+            vec![
+                ("server_id", one.as_str()),
+                ("username", "b"),
+                ("domain", "no such domain"),
+                ("status", "active"),
+            ],
+        ),
+        (
+            "status",
+            vec![
+                ("server_id", one.as_str()),
+                ("username", "c"),
+                ("status", "deleted"),
+            ],
+        ),
+        (
+            "server_id",
+            vec![
+                ("server_id", "999999"),
+                ("username", "d"),
+                ("status", "active"),
+            ],
+        ),
+    ] {
+        let r = app.post_form(&accounts, &fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        let html = r.text().await.unwrap();
+        let selector = format!("#add-account .field-error[data-field={field}]");
+        assert_eq!(select(&html, &selector).len(), 1, "{fields:?}");
+    }
+    assert_eq!(count(&app, "accounts").await, 2);
+
+    let account: i64 = sqlx::query_scalar("select id from accounts where server_id = $1")
+        .bind(one.parse::<i64>().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let status = format!("/admin/clients/{id}/accounts/{account}/status");
+    let row = format!(".account-row[data-id='{account}'] .account-status");
+    for next in ["suspended", "terminated", "active"] {
+        let html = press(&app, &status, &[("status", next)]).await;
+        assert_eq!(select(&html, &row), vec![next]);
+    }
+    let r = app.post_form(&status, &[("status", "gone")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert_eq!(
+        select(&html, ".field-error[data-field=status_change]").len(),
+        1
+    );
+    let (_, list) = app.text("/admin/clients").await;
+    assert_eq!(select(&list, ".client-row .client-accounts"), vec!["2"]);
+}
+
+#[tokio::test]
+async fn an_admin_without_manage_clients_gets_403_on_every_clients_route() {
+    let app = spawn_app().await;
+    let client: i64 = sqlx::query_scalar(
+        "insert into clients (name, email) values ('Acme', 'jane@acme.example') returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    app.login_restricted(&[Permission::ConfigureServers]).await;
+    let (_, home) = app.text("/admin").await;
+    assert!(!select(&home, "nav.mainnav a").contains(&"Clients".to_string()));
+    assert_eq!(app.get("/admin/servers").await.status(), StatusCode::OK);
+
+    for path in [
+        "/admin/clients".to_string(),
+        "/admin/clients/new".to_string(),
+        format!("/admin/clients/{client}"),
+        format!("/admin/clients/{client}/edit"),
+    ] {
+        assert_eq!(
+            app.get(&path).await.status(),
+            StatusCode::FORBIDDEN,
+            "GET {path}"
+        );
+    }
+    for path in [
+        "/admin/clients/new".to_string(),
+        format!("/admin/clients/{client}/edit"),
+        format!("/admin/clients/{client}/users"),
+        format!("/admin/clients/{client}/users/1/sso"),
+        format!("/admin/clients/{client}/accounts"),
+        format!("/admin/clients/{client}/accounts/1/status"),
+    ] {
+        let r = app
+            .post_form(
+                &path,
+                &[
+                    ("name", "Evil"),
+                    ("email", "evil@example.com"),
+                    ("sso_allowed", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {path}");
+    }
+    let names: Vec<String> = sqlx::query_scalar("select name from clients")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names, vec!["Acme"]);
+    assert_eq!(count(&app, "client_users").await, 0);
+}
+
+#[tokio::test]
+async fn client_posts_without_a_csrf_token_change_nothing() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let r = app
+        .post_raw(
+            "/admin/clients/new",
+            &[("name", "Acme"), ("email", "jane@acme.example")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, "clients").await, 0);
+}
