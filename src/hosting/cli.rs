@@ -110,7 +110,12 @@ pub async fn import(
     secrets: &SecretBox,
     id: i64,
 ) -> anyhow::Result<ImportSummary> {
-    import_accounts(pool, whm, secrets, id)
+    let summary = import_accounts(pool, whm, secrets, id)
         .await
-        .with_context(|| format!("importing the accounts of server {id} failed"))
+        .with_context(|| format!("importing the accounts of server {id} failed"))?;
+    // As on the page: new accounts of an application that is on get their links.
+    for account_id in &summary.accounts_created {
+        crate::jobs::account_changed(pool, *account_id).await?;
+    }
+    Ok(summary)
 }

@@ -557,3 +557,75 @@ async fn a_superseded_operation_stops_early_and_says_so() {
         assert!(links_of(&links, &user).is_empty(), "{user}");
     }
 }
+
+/// Polls the simulator until `user` has `n` applinks_* links (up to 30 s).
+async fn wait_for_links(sim: &applinks::whm::sim::SimHandle, user: &str, n: usize) -> usize {
+    let mut got = 0;
+    for _ in 0..300 {
+        got = links_of(&sim_links(sim), user).len();
+        if got == n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    got
+}
+
+#[tokio::test]
+async fn an_account_added_while_cpanel_is_on_gets_its_links_and_loses_them_when_terminated() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = start_sim(3, "cpanel", "11.134.0.5").await;
+    let sid = app.add_server("cp1", &sim, "cpanel").await;
+    app.add_accounts(sid, &sim_users(2)).await;
+    app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    app.wait_idle("cpanel").await;
+    assert!(links_of(&sim_links(&sim), "user0003").is_empty());
+
+    // The admin adds user0003's account by hand on a client's page.
+    let client_id: i64 = sqlx::query_scalar("select id from clients order by id limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{client_id}/accounts"),
+            &[
+                ("server_id", &sid.to_string()),
+                ("username", "user0003"),
+                ("domain", "user0003.example.test"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(wait_for_links(&sim, "user0003", 15).await, 15);
+    // An account event does not replace the application's status.
+    assert_eq!(app.status("cpanel").await["operation"]["kind"], "activate");
+
+    let account_id: i64 = sqlx::query_scalar("select id from accounts where username = 'user0003'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{client_id}/accounts/{account_id}/status"),
+            &[("status", "terminated")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(wait_for_links(&sim, "user0003", 0).await, 0);
+    assert_eq!(
+        links_of(&sim_links(&sim), "user0001").len(),
+        15,
+        "others untouched"
+    );
+    // The account operations' steps are in the log.
+    let debug = app.log_rows("cpanel", "debug").await;
+    assert!(
+        debug
+            .iter()
+            .any(|r| r[3].starts_with("Operation started: account")),
+        "{debug:?}"
+    );
+}

@@ -42,11 +42,10 @@ pub fn router() -> Router<AppState> {
 
 /// Called after an account was created, re-activated (status → active) or terminated, once
 /// the change is committed, so that provisioning can react: create the account's links, or
-/// remove them (SPEC §5). Errors here are the request's errors.
-///
-/// For now it does nothing.
-pub async fn account_changed(_state: &AppState, _account_id: i64) -> AppResult<()> {
-    // provisioning hooks in here (issue 4)
+/// remove them (SPEC §5). When the account's application is on, this starts an `account`
+/// operation for it. Errors here are the request's errors.
+pub async fn account_changed(state: &AppState, account_id: i64) -> AppResult<()> {
+    crate::jobs::account_changed(&state.pool, account_id).await?;
     Ok(())
 }
 
