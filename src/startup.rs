@@ -19,7 +19,8 @@ use crate::whm::client::{ClientSettings, WhmClient};
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -88,6 +89,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let pool = db::migrate::connect(&cli.db.database_url).await?;
+            // Works on a fresh database too: the schema comes first.
+            db::migrate::run(&pool).await?;
             let id = create_admin(&pool, &username, &role, password).await?;
             println!("created admin {username} (id {id}, role {role})");
             Ok(())
@@ -103,6 +106,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|p| p.parse::<Permission>())
                 .collect::<Result<Vec<_>, _>>()?;
             let pool = db::migrate::connect(&cli.db.database_url).await?;
+            db::migrate::run(&pool).await?;
             let mut conn = pool.acquire().await?;
             let role = db::roles::create(&mut conn, &name, &permissions).await?;
             println!("created role {} (id {})", role.name, role.id);

@@ -317,3 +317,63 @@ async fn admin_create_refuses_unknown_roles_and_short_passwords() {
         .unwrap_err();
     assert!(err.to_string().contains("at least 12"), "{err}");
 }
+
+#[tokio::test]
+async fn admin_create_and_role_create_work_on_a_fresh_database() {
+    use std::io::Write as _;
+    let db = crate::helpers::TestDb::create().await;
+    let bin = env!("CARGO_BIN_EXE_applinks");
+    let out = std::process::Command::new(bin)
+        .args([
+            "role",
+            "create",
+            "--name",
+            "Support",
+            "--permission",
+            "manage_clients",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "admin",
+            "create",
+            "--username",
+            "helpdesk",
+            "--role",
+            "Support",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &db.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin helpdesk"));
+    let out = std::process::Command::new(bin)
+        .args(["role", "create", "--name", "Bad", "--permission", "root"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown permission"));
+}
