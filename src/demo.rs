@@ -62,9 +62,10 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
     for (name, sim) in &sims {
         let n = SERVERS.iter().find(|s| s.0 == *name).map_or(0, |s| s.2);
         println!(
-            "simulated server: {} ({}, {n} accounts) — {name}, version {}",
-            sim.url, sim.module, sim.version
+            "simulated server: {} ({}, {n} accounts)",
+            sim.url, sim.module
         );
+        tracing::info!(server = name, url = %sim.url, version = %sim.version, "simulated server");
     }
     println!(
         "customer view: {}/cpanel/user0001 (the simulated cPanel home of user0001)",

@@ -29,13 +29,7 @@ const SERVER: &str =
 impl ServerRecord {
     /// `https://host:port` or `http://host:port` (IPv6 literals bracketed).
     pub fn base_url(&self) -> String {
-        let scheme = if self.use_tls { "https" } else { "http" };
-        let host = if self.hostname.contains(':') {
-            format!("[{}]", self.hostname)
-        } else {
-            self.hostname.clone()
-        };
-        format!("{scheme}://{host}:{}", self.port)
+        super::servers::base_url(&self.hostname, self.port, self.use_tls)
     }
 }
 
@@ -63,15 +57,6 @@ pub async fn server(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Ser
         .bind(id)
         .fetch_optional(db)
         .await
-}
-
-pub async fn record_version(db: impl PgExecutor<'_>, id: i64, version: &str) -> sqlx::Result<()> {
-    sqlx::query("update servers set version = $2, version_checked_at = now(), updated_at = now() where id = $1")
-        .bind(id)
-        .bind(version)
-        .execute(db)
-        .await?;
-    Ok(())
 }
 
 /// An account on a server.

@@ -128,17 +128,7 @@ pub async fn connection(
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
     let secret = secrets.decrypt(&sealed)?;
-    let username = server.username.clone();
-    let auth = match AuthKind::parse(&server.auth_kind) {
-        Some(AuthKind::Password) => WhmAuth::Password {
-            username,
-            password: secret,
-        },
-        _ => WhmAuth::ApiToken {
-            username,
-            token: secret,
-        },
-    };
+    let auth = WhmAuth::from_record(&server.auth_kind, server.username.clone(), secret);
     Ok(ServerConn {
         base_url: server.base_url(),
         auth,

@@ -133,17 +133,7 @@ enum Outcome {
 
 fn connection(ctx: &JobContext, server: &ServerRecord) -> anyhow::Result<ServerConn> {
     let secret = ctx.secrets.decrypt(&server.secret_ciphertext)?;
-    let auth = if server.auth_kind == "password" {
-        WhmAuth::Password {
-            username: server.username.clone(),
-            password: secret,
-        }
-    } else {
-        WhmAuth::ApiToken {
-            username: server.username.clone(),
-            token: secret,
-        }
-    };
+    let auth = WhmAuth::from_record(&server.auth_kind, server.username.clone(), secret);
     Ok(ServerConn {
         base_url: server.base_url(),
         auth,
@@ -219,7 +209,7 @@ async fn provision(
     // The server may have been upgraded or downgraded since it was last checked.
     match client.version().await {
         Ok(version) => {
-            db::provisioning::record_version(pool, server.id, &version).await?;
+            db::servers::set_version(pool, server.id, &version).await?;
             if !version_supports_links(Some(&version)) {
                 let mut updated = server.clone();
                 updated.version = Some(version);

@@ -53,6 +53,24 @@ pub enum WhmAuth {
     },
 }
 
+impl WhmAuth {
+    /// The credentials of a server record: `auth_kind` is `password` (HTTP Basic) or
+    /// anything else for an API token.
+    pub fn from_record(auth_kind: &str, username: String, secret: SecretString) -> Self {
+        if auth_kind == "password" {
+            Self::Password {
+                username,
+                password: secret,
+            }
+        } else {
+            Self::ApiToken {
+                username,
+                token: secret,
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for WhmAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
