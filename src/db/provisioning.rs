@@ -97,7 +97,8 @@ pub async fn account_server(
 }
 
 /// The account's encrypted link secret for `app`, creating it with `new_ciphertext` when
-/// there is none (a concurrent creator wins and its value is returned).
+/// there is none. One statement, so concurrent creators agree on the first value stored: the
+/// no-op update on conflict returns the row that won.
 pub async fn link_secret(
     db: impl PgExecutor<'_>,
     account_id: i64,
@@ -105,13 +106,9 @@ pub async fn link_secret(
     new_ciphertext: &[u8],
 ) -> sqlx::Result<Vec<u8>> {
     sqlx::query_scalar(
-        "with ins as (
-            insert into account_link_secrets (account_id, app, token_ciphertext) values ($1, $2, $3)
-            on conflict (account_id, app) do nothing returning token_ciphertext)
-         select token_ciphertext from ins
-         union all
-         select token_ciphertext from account_link_secrets where account_id = $1 and app = $2
-         limit 1",
+        "insert into account_link_secrets (account_id, app, token_ciphertext) values ($1, $2, $3)
+         on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
+         returning token_ciphertext",
     )
     .bind(account_id)
     .bind(app.key())

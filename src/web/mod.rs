@@ -82,3 +82,20 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WebSettings;
+
+    #[test]
+    fn cookies_are_secure_exactly_when_the_public_url_is_https() {
+        let https = WebSettings {
+            public_url: "https://billing.example.com".into(),
+        };
+        let http = WebSettings {
+            public_url: "http://127.0.0.1:8080".into(),
+        };
+        assert!(https.secure_cookies());
+        assert!(!http.secure_cookies());
+    }
+}
