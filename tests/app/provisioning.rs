@@ -157,6 +157,26 @@ async fn enabling_cpanel_provisions_exactly_the_shown_links_on_every_account_of_
             .any(|r| r[1] == "cp1" && r[3].starts_with("Server cp1 finished")),
         "{debug:?}"
     );
+
+    // Operators see the same figures on /metrics (no sign-in needed).
+    let metrics = crate::helpers::client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "applinks_app_enabled{app=\"cpanel\"} 1",
+        "applinks_app_enabled{app=\"wp2\"} 0",
+        "applinks_operation_accounts{app=\"cpanel\",progress=\"done\"} 10",
+        "applinks_operation_servers{app=\"cpanel\",outcome=\"done\"} 2",
+        "applinks_operation_running{app=\"cpanel\"} 0",
+        "applinks_jobs{status=\"Done\"} 2",
+        "applinks_workers_alive 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod health;
 pub mod home;
 pub mod login;
+pub mod metrics;
 pub mod servers;
 
 use axum::Router;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(login::router())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(admin)
 }
 

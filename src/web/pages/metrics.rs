@@ -1,0 +1,142 @@
+//! `/metrics`: Prometheus text exposition, for operators.
+//!
+//! The figures come from the database at scrape time (queue depth, live workers, each
+//! application's switch and last operation), so every web instance reports the same numbers
+//! whichever process did the work. The text format is the `prometheus` crate's encoder.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use sqlx::PgPool;
+
+use crate::db;
+use crate::domain::app::App;
+use crate::jobs::{HEARTBEAT, MISSED_HEARTBEATS, PROVISION_QUEUE};
+use crate::web::{AppResult, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> anyhow::Result<IntGaugeVec> {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+async fn metrics(State(pool): State<PgPool>) -> AppResult<impl IntoResponse> {
+    let registry = Registry::new();
+    let jobs = gauge(
+        &registry,
+        "applinks_jobs",
+        "Provisioning jobs by apalis status.",
+        &["status"],
+    )?;
+    let workers = gauge(
+        &registry,
+        "applinks_workers_alive",
+        "Worker processes whose heartbeat is recent.",
+        &[],
+    )?;
+    let enabled = gauge(
+        &registry,
+        "applinks_app_enabled",
+        "1 when the application is switched on.",
+        &["app"],
+    )?;
+    let running = gauge(
+        &registry,
+        "applinks_operation_running",
+        "1 while the application's last operation runs.",
+        &["app"],
+    )?;
+    let servers = gauge(
+        &registry,
+        "applinks_operation_servers",
+        "Servers of the application's last operation, by outcome.",
+        &["app", "outcome"],
+    )?;
+    let accounts = gauge(
+        &registry,
+        "applinks_operation_accounts",
+        "Accounts of the application's last operation: total and done.",
+        &["app", "progress"],
+    )?;
+    let warnings = gauge(
+        &registry,
+        "applinks_operation_warnings",
+        "Warnings logged by the application's last operation.",
+        &["app"],
+    )?;
+
+    let by_status: Vec<(String, i64)> = sqlx::query_as(
+        "select status, count(*) from apalis.jobs where job_type = $1 group by status",
+    )
+    .bind(PROVISION_QUEUE)
+    .fetch_all(&pool)
+    .await?;
+    for status in ["Pending", "Queued", "Running", "Done", "Failed", "Killed"] {
+        let n = by_status
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        jobs.with_label_values(&[status]).set(n);
+    }
+    let dead_after = (HEARTBEAT * MISSED_HEARTBEATS as u32).as_secs_f64();
+    let alive: i64 = sqlx::query_scalar(
+        "select count(*) from apalis.workers
+         where worker_type = $1 and last_seen > now() - make_interval(secs => $2)",
+    )
+    .bind(PROVISION_QUEUE)
+    .bind(dead_after)
+    .fetch_one(&pool)
+    .await?;
+    workers.with_label_values(&[] as &[&str]).set(alive);
+
+    for app in App::ALL {
+        let key = app.key();
+        enabled
+            .with_label_values(&[key])
+            .set(i64::from(db::applications::is_enabled(&pool, app).await?));
+        let op = db::operations::last(&pool, app).await?;
+        let op = op.as_ref();
+        running
+            .with_label_values(&[key])
+            .set(i64::from(op.is_some_and(|o| o.finished_at.is_none())));
+        for (outcome, n) in [
+            ("total", op.map_or(0, |o| o.servers_total)),
+            ("done", op.map_or(0, |o| o.servers_done)),
+            ("failed", op.map_or(0, |o| o.servers_failed)),
+            ("skipped", op.map_or(0, |o| o.servers_skipped)),
+        ] {
+            servers.with_label_values(&[key, outcome]).set(n);
+        }
+        accounts
+            .with_label_values(&[key, "total"])
+            .set(op.map_or(0, |o| o.accounts_total));
+        accounts
+            .with_label_values(&[key, "done"])
+            .set(op.map_or(0, |o| o.accounts_done));
+        warnings
+            .with_label_values(&[key])
+            .set(op.map_or(0, |o| o.warnings));
+    }
+
+    let encoder = TextEncoder::new();
+    let mut body = Vec::new();
+    encoder
+        .encode(&registry.gather(), &mut body)
+        .map_err(anyhow::Error::from)?;
+    Ok((
+        [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+        body,
+    ))
+}
