@@ -136,6 +136,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ServerCommand,
     },
+    /// Benchmarks; each prints one figure a line and cleans up after itself.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
     /// Migrate, seed demo data and serve: one command to see everything.
     Demo {
         #[command(flatten)]

@@ -38,7 +38,14 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the simulator {name}"))?;
         sims.push((name, sim));
     }
-    seed(&pool, &secrets, &sims).await?;
+    let seeded: Vec<(&str, &SimHandle, usize)> = sims
+        .iter()
+        .map(|(name, sim)| {
+            let n = SERVERS.iter().find(|s| s.0 == *name).map_or(0, |s| s.2);
+            (*name, sim, n)
+        })
+        .collect();
+    seed(&pool, &secrets, &seeded).await?;
 
     let password = {
         let bytes: [u8; 12] = rand::random();
@@ -75,11 +82,12 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
     app.run_until_stopped().await
 }
 
-/// Replaces the previous demo's servers (their ports and key are gone) and their accounts.
-async fn seed(
+/// Registers each simulator as a server (replacing earlier `demo-*` servers, whose ports and
+/// key are gone) with one client and account per simulated user `user0001`….
+pub async fn seed(
     pool: &PgPool,
     secrets: &SecretBox,
-    sims: &[(&str, SimHandle)],
+    sims: &[(&str, &SimHandle, usize)],
 ) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -90,7 +98,7 @@ async fn seed(
     sqlx::query("delete from servers where name like 'demo-%'")
         .execute(&mut *tx)
         .await?;
-    for (name, sim) in sims {
+    for (name, sim, accounts) in sims {
         let server_id: i64 = sqlx::query_scalar(
             "insert into servers (name, hostname, port, module, username, auth_kind, secret_ciphertext, use_tls, version, version_checked_at)
              values ($1, $2, $3, $4, $5, 'token', $6, false, $7, now()) returning id",
@@ -104,8 +112,7 @@ async fn seed(
         .bind(&sim.version)
         .fetch_one(&mut *tx)
         .await?;
-        let accounts = SERVERS.iter().find(|s| s.0 == *name).map_or(0, |s| s.2);
-        for i in 1..=accounts {
+        for i in 1..=*accounts {
             let user = format!("user{i:04}");
             let email = format!("owner{i:04}@example.test");
             let client_id: i64 = sqlx::query_scalar(

@@ -2,6 +2,8 @@
 //!
 //! Imports point down only: `startup → {web, jobs} → {db, whm} → domain`.
 
+/// `applinks bench …`: benchmarks that print figures.
+pub mod bench;
 /// Settings from the command line and the environment.
 pub mod config;
 /// Encryption at rest (AES-256-GCM) for server credentials and link secrets.

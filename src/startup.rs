@@ -71,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::WhmSim(args) => crate::whm::sim::run(args.into_config()).await,
+        Command::Bench { command } => crate::bench::run(&cli.db.database_url, command).await,
         Command::Demo { web } => {
             let pool = db::migrate::connect(&cli.db.database_url).await?;
             crate::demo::run(pool, web).await
