@@ -131,3 +131,41 @@ async fn a_worker_killed_mid_operation_is_replaced_and_the_operation_still_conve
     replacement.kill().ok();
     replacement.wait().ok();
 }
+
+#[tokio::test]
+async fn the_provision_benchmark_runs_prints_its_figures_and_drops_its_database() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+        .args([
+            "bench",
+            "provision",
+            "--servers",
+            "1",
+            "--accounts",
+            "3",
+            "--latency-ms",
+            "1",
+        ])
+        .env("DATABASE_URL", crate::helpers::database_url())
+        .output()
+        .expect("run applinks bench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ratio = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("ratio wall/bound "))
+        .expect("a ratio line");
+    assert!(ratio.parse::<f64>().unwrap() > 0.0, "{stdout}");
+    assert!(stdout.lines().any(|l| l == "accounts 3"), "{stdout}");
+    let app = crate::helpers::spawn_app_with_workers(0).await;
+    let left: i64 = sqlx::query_scalar(
+        "select count(*) from pg_database where datname like 'applinks_bench_%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "scratch database dropped");
+}
