@@ -127,7 +127,7 @@ impl FromStr for Level {
 /// The state of an application as the badge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AppState {
+pub enum AppStatus {
     Disabled,
     Syncing,
     Active,
@@ -135,30 +135,30 @@ pub enum AppState {
     Failed,
 }
 
-impl AppState {
+impl AppStatus {
     /// Derives the state from the switch and the last application-wide operation.
     pub fn derive(enabled: bool, op_running: bool, op_failed_servers: i64) -> Self {
         match (enabled, op_running) {
-            (true, true) => AppState::Syncing,
-            (false, true) => AppState::Deactivating,
-            _ if op_failed_servers > 0 => AppState::Failed,
-            (true, false) => AppState::Active,
-            (false, false) => AppState::Disabled,
+            (true, true) => AppStatus::Syncing,
+            (false, true) => AppStatus::Deactivating,
+            _ if op_failed_servers > 0 => AppStatus::Failed,
+            (true, false) => AppStatus::Active,
+            (false, false) => AppStatus::Disabled,
         }
     }
 
     pub fn key(self) -> &'static str {
         match self {
-            AppState::Disabled => "disabled",
-            AppState::Syncing => "syncing",
-            AppState::Active => "active",
-            AppState::Deactivating => "deactivating",
-            AppState::Failed => "failed",
+            AppStatus::Disabled => "disabled",
+            AppStatus::Syncing => "syncing",
+            AppStatus::Active => "active",
+            AppStatus::Deactivating => "deactivating",
+            AppStatus::Failed => "failed",
         }
     }
 
     pub fn is_running(self) -> bool {
-        matches!(self, AppState::Syncing | AppState::Deactivating)
+        matches!(self, AppStatus::Syncing | AppStatus::Deactivating)
     }
 }
 
@@ -184,12 +184,12 @@ mod tests {
 
     #[test]
     fn state_follows_switch_and_last_operation() {
-        assert_eq!(AppState::derive(false, false, 0), AppState::Disabled);
-        assert_eq!(AppState::derive(true, true, 0), AppState::Syncing);
-        assert_eq!(AppState::derive(false, true, 0), AppState::Deactivating);
-        assert_eq!(AppState::derive(true, false, 0), AppState::Active);
-        assert_eq!(AppState::derive(true, false, 2), AppState::Failed);
-        assert_eq!(AppState::derive(false, false, 1), AppState::Failed);
+        assert_eq!(AppStatus::derive(false, false, 0), AppStatus::Disabled);
+        assert_eq!(AppStatus::derive(true, true, 0), AppStatus::Syncing);
+        assert_eq!(AppStatus::derive(false, true, 0), AppStatus::Deactivating);
+        assert_eq!(AppStatus::derive(true, false, 0), AppStatus::Active);
+        assert_eq!(AppStatus::derive(true, false, 2), AppStatus::Failed);
+        assert_eq!(AppStatus::derive(false, false, 1), AppStatus::Failed);
     }
 
     #[test]

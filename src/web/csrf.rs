@@ -9,7 +9,7 @@
 //! authenticated by the account's link secret instead.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use subtle::ConstantTimeEq;
 use tower_http::csrf::CsrfLayer;
 use tower_sessions::Session;
 
-use crate::web::{AppError, AppState, WebSettings};
+use crate::web::{AppError, WebSettings};
 
 /// Session key of the synchronizer token.
 pub const TOKEN_KEY: &str = "csrf_token";
@@ -94,7 +94,7 @@ fn is_state_changing(method: &Method) -> bool {
 }
 
 /// Refuses a state-changing request whose token is missing or is not this session's.
-pub async fn require_token(State(_): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require_token(req: Request, next: Next) -> Response {
     if !is_state_changing(req.method()) || exempt(req.uri().path()) {
         return next.run(req).await;
     }

@@ -19,7 +19,7 @@ use crate::db;
 use crate::db::operations::{LogEntry, OperationSummary};
 use crate::domain::app::App;
 use crate::domain::links::{self, ConfigErrors, ConfigInput, LinkSetting};
-use crate::domain::operation::{AppState as State_, Level};
+use crate::domain::operation::{AppStatus, Level};
 use crate::jobs::{self, OperationError};
 use crate::web::error::wants_json;
 use crate::web::layout::{Chrome, flash};
@@ -60,7 +60,7 @@ impl From<OperationError> for AppError {
 pub struct StatusFragment {
     pub app: App,
     pub enabled: bool,
-    pub state: State_,
+    pub state: AppStatus,
     pub op: Option<OperationSummary>,
     pub csrf_token: String,
 }
@@ -74,7 +74,7 @@ impl StatusFragment {
         Ok(Self {
             app,
             enabled,
-            state: State_::derive(enabled, running, failed),
+            state: AppStatus::derive(enabled, running, failed),
             op,
             csrf_token,
         })
