@@ -84,22 +84,33 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
     Ok(id)
 }
 
-/// An account was created, re-activated, suspended or terminated: bring its links in line
-/// when its application is on. Answers the operation started, if any.
+/// An account was created, re-activated or terminated: bring its links in line when its
+/// application is on. Answers the operation started, if any.
 pub async fn account_changed(
     pool: &PgPool,
     account_id: i64,
 ) -> Result<Option<Uuid>, OperationError> {
+    let mut tx = pool.begin().await?;
+    let id = account_changed_in(&mut tx, account_id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`account_changed`] inside the caller's transaction, so that the account's change and the
+/// operation that provisions it commit together (or not at all).
+pub async fn account_changed_in(
+    tx: &mut PgConnection,
+    account_id: i64,
+) -> Result<Option<Uuid>, OperationError> {
     let Some((server_id, module, _status)) =
-        db::provisioning::account_server(pool, account_id).await?
+        db::provisioning::account_server(&mut *tx, account_id).await?
     else {
         return Ok(None);
     };
     let Some(app) = module.parse::<Module>().ok().and_then(Module::app) else {
         return Ok(None);
     };
-    let mut tx = pool.begin().await?;
-    if !db::applications::lock(&mut tx, app).await? {
+    if !db::applications::lock(tx, app).await? {
         return Ok(None);
     }
     let Some(server) = db::provisioning::server(&mut *tx, server_id).await? else {
@@ -108,8 +119,7 @@ pub async fn account_changed(
     if !server.enabled {
         return Ok(None);
     }
-    let id = start(&mut tx, app, Kind::Account, Some(account_id), vec![server]).await?;
-    tx.commit().await?;
+    let id = start(tx, app, Kind::Account, Some(account_id), vec![server]).await?;
     Ok(Some(id))
 }
 

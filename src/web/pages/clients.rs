@@ -358,8 +358,9 @@ async fn add_account(
     let ids: Vec<i64> = servers.iter().map(|(id, _)| *id).collect();
     let errors = match form.validate(&ids) {
         Ok(input) => {
+            let mut tx = state.pool.begin().await?;
             match db::accounts::insert(
-                &state.pool,
+                &mut *tx,
                 client.id,
                 input.server_id,
                 &input.username,
@@ -369,7 +370,9 @@ async fn add_account(
             .await
             {
                 Ok(account_id) => {
-                    account_changed(&state, account_id).await?;
+                    // The account and the operation that provisions it commit together.
+                    crate::jobs::account_changed_in(&mut tx, account_id).await?;
+                    tx.commit().await?;
                     let shown = if input.username.is_empty() {
                         "without a username".to_string()
                     } else {
@@ -426,16 +429,19 @@ async fn set_account_status(
             FieldErrors::one("status_change", "Choose active, suspended or terminated.");
         return Ok(page.unprocessable());
     };
+    let mut tx = state.pool.begin().await?;
     let Some(previous) =
-        db::accounts::set_status(&state.pool, client.id, account_id, status.key()).await?
+        db::accounts::set_status(&mut *tx, client.id, account_id, status.key()).await?
     else {
         return Err(AppError::NotFound);
     };
     let reactivated = status == AccountStatus::Active && previous != status.key();
     let terminated = status == AccountStatus::Terminated && previous != status.key();
     if reactivated || terminated {
-        account_changed(&state, account_id).await?;
+        // The status and the operation that follows it commit together.
+        crate::jobs::account_changed_in(&mut tx, account_id).await?;
     }
+    tx.commit().await?;
     flash(
         &session,
         "success",
