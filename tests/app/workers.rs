@@ -23,7 +23,7 @@ async fn two_worker_processes_share_one_operation_without_double_work() {
     for i in 0..4 {
         let sim = start_sim(6, "cpanel", "11.134.0.5").await;
         sim.set_faults(FaultsUpdate {
-            latency_ms: Some(5),
+            latency_ms: Some(20),
             ..Default::default()
         })
         .unwrap();
