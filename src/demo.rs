@@ -1,5 +1,6 @@
 //! `applinks demo`: simulated servers on loopback, demo clients and accounts, an admin with a
 //! fresh password, then the web server with in-process workers. One command to see it all.
+//! Each run starts afresh: earlier `demo-*` servers, operations and switches are reset.
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -46,6 +47,11 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
         })
         .collect();
     seed(&pool, &secrets, &seeded).await?;
+    // Every demo starts from the same place: both applications off, no earlier operations.
+    sqlx::query("update applications set enabled = false, updated_at = now()")
+        .execute(&pool)
+        .await?;
+    sqlx::query("delete from operations").execute(&pool).await?;
 
     let password = {
         let bytes: [u8; 12] = rand::random();
