@@ -43,8 +43,12 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     let Some(head) = db::operations::head(pool, op).await? else {
         return Ok(()); // The operation was deleted: nothing to do.
     };
+    let app: App = head.app.parse()?;
+    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
     let Some(server) = db::provisioning::server(pool, job.server_id).await? else {
-        return Ok(());
+        // The server was removed (its progress row went with it): the operation may now be
+        // complete without it.
+        return close_if_complete(ctx, op, app, kind).await;
     };
     let at = NewEntry {
         server_id: Some(server.id),
@@ -55,8 +59,6 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
-    let app: App = head.app.parse()?;
-    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
 
     let outcome = provision(ctx, op, app, head.account_id, &server).await?;
     let state = match outcome {
@@ -80,6 +82,13 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         .await?;
     }
 
+    close_if_complete(ctx, op, app, kind).await
+}
+
+/// Closes the operation when no server of it is left to run, with its closing log lines
+/// (exactly once, whichever job gets there).
+async fn close_if_complete(ctx: &JobContext, op: Uuid, app: App, kind: Kind) -> anyhow::Result<()> {
+    let pool = &ctx.pool;
     let mut tx = pool.begin().await?;
     if db::operations::finish_if_complete(&mut tx, op).await? {
         let s = db::operations::summary(&mut *tx, op).await?;

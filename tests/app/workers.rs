@@ -169,3 +169,34 @@ async fn the_provision_benchmark_runs_prints_its_figures_and_drops_its_database(
     .unwrap();
     assert_eq!(left, 0, "scratch database dropped");
 }
+
+#[tokio::test]
+async fn an_operation_whose_server_is_removed_before_its_job_runs_still_finishes() {
+    let app = spawn_app_with_workers(0).await;
+    app.login_full_admin().await;
+    let keep = start_sim(2, "cpanel", "11.134.0.5").await;
+    let gone = start_sim(2, "cpanel", "11.134.0.5").await;
+    let s_keep = app.add_server("keep", &keep, "cpanel").await;
+    let s_gone = app.add_server("gone", &gone, "cpanel").await;
+    app.add_accounts(s_keep, &sim_users(2)).await;
+    app.add_accounts(s_gone, &sim_users(2)).await;
+
+    // No worker yet: the jobs wait in the queue while the admin removes a server.
+    app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    let r = app
+        .post_form(
+            &format!("/admin/servers/{s_gone}/delete"),
+            &[("confirm", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let mut worker = app.worker_process(2);
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(status["operation"]["servers_total"], 1);
+    assert_eq!(applinks_count(&sim_links(&keep), "user0001"), 15);
+    assert_eq!(app.unfinished_jobs().await, 0);
+    worker.kill().ok();
+    worker.wait().ok();
+}
