@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use apalis::prelude::{BoxDynError, Data};
+use apalis::prelude::{Attempt, BoxDynError, Data};
 use base64::Engine as _;
 use futures::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::JobContext;
 use super::operations::{log_no_server, log_too_old};
+use super::{JOB_MAX_ATTEMPTS, JobContext};
 use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::provisioning::{AccountRecord, ServerRecord};
@@ -28,12 +28,52 @@ pub struct ProvisionServer {
     pub server_id: i64,
 }
 
-/// The apalis handler.
-pub async fn handle(job: ProvisionServer, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    run(&ctx, job).await.map_err(|e| {
-        tracing::error!(error = ?e, ?job, "provisioning job failed; it will be retried");
-        BoxDynError::from(format!("{e:#}"))
-    })
+/// The apalis handler. An error of ours (the database) fails the attempt and apalis runs the
+/// job again; after the last attempt the server is marked failed, so the operation still
+/// ends and *Retry failed servers* can take it up.
+pub async fn handle(
+    job: ProvisionServer,
+    ctx: Data<Arc<JobContext>>,
+    attempt: Attempt,
+) -> Result<(), BoxDynError> {
+    let Err(e) = run(&ctx, job).await else {
+        return Ok(());
+    };
+    let last = attempt.current() + 1 >= JOB_MAX_ATTEMPTS;
+    tracing::error!(error = ?e, ?job, attempt = attempt.current(), last, "provisioning job failed");
+    if last && let Err(give_up_error) = give_up(&ctx, job, &e).await {
+        tracing::error!(error = ?give_up_error, ?job, "could not record the failed job");
+    }
+    Err(BoxDynError::from(format!("{e:#}")))
+}
+
+/// Marks the job's server failed, says why in the log, and closes the operation if it can.
+async fn give_up(
+    ctx: &JobContext,
+    job: ProvisionServer,
+    error: &anyhow::Error,
+) -> anyhow::Result<()> {
+    let op = job.operation_id;
+    let Some(head) = db::operations::head(&ctx.pool, op).await? else {
+        return Ok(());
+    };
+    db::operations::server_finished(&ctx.pool, op, job.server_id, ServerState::Failed).await?;
+    db::operations::log(
+        &ctx.pool,
+        op,
+        Level::Warning,
+        &format!(
+            "applinks could not finish this server after {JOB_MAX_ATTEMPTS} attempts: {error:#}"
+        ),
+        NewEntry {
+            server_id: Some(job.server_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let app: App = head.app.parse()?;
+    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
+    close_if_complete(ctx, op, app, kind).await
 }
 
 /// The job's body; callable directly (tests, benchmarks).

@@ -200,3 +200,37 @@ async fn an_operation_whose_server_is_removed_before_its_job_runs_still_finishes
     worker.kill().ok();
     worker.wait().ok();
 }
+
+#[tokio::test]
+async fn a_job_that_keeps_failing_on_our_side_ends_as_a_failed_server_with_a_warning() {
+    let app = spawn_app_with_workers(2).await;
+    app.login_full_admin().await;
+    let sim = start_sim(1, "cpanel", "11.134.0.5").await;
+    let sid = app.add_server("cp1", &sim, "cpanel").await;
+    app.add_accounts(sid, &sim_users(1)).await;
+    // Our own database refuses to store link secrets: every attempt of the job fails.
+    sqlx::query(
+        "create function refuse() returns trigger language plpgsql as
+         $$ begin raise exception 'storage refused'; end $$",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("create trigger refuse before insert on account_link_secrets for each row execute function refuse()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "failed", "{status}");
+    assert_eq!(status["operation"]["servers_failed"], 1);
+    let warnings = app.log_rows("cpanel", "warning").await;
+    assert!(
+        warnings
+            .iter()
+            .any(|r| r[3].contains("could not finish this server")
+                && r[3].contains("storage refused")),
+        "{warnings:?}"
+    );
+}
