@@ -7,6 +7,7 @@ use base64::Engine as _;
 use futures::StreamExt as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use super::operations::{log_no_server, log_too_old};
@@ -99,8 +100,17 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
+    // One job at a time per server: a superseded job may still be finishing the accounts it
+    // has in flight, and its late creates must not land after the newer job's removals.
+    let lock = lock_server(pool, server.id).await?;
+    if db::operations::is_superseded(pool, op).await? {
+        stop_superseded(ctx, op, &server).await?;
+        lock.close().await?;
+        return Ok(());
+    }
 
     let outcome = provision(ctx, op, app, head.account_id, &server).await?;
+    lock.close().await?;
     let state = match outcome {
         Outcome::Done { warnings: 0 } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
@@ -151,6 +161,22 @@ async fn close_if_complete(ctx: &JobContext, op: Uuid, app: App, kind: Kind) -> 
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Namespace of applinks' advisory locks (the first key of the two-key form).
+const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
+
+/// Takes the server's advisory lock on a connection of its own. The lock lives as long as the
+/// connection: closing it (or the process dying) releases it, so a crashed worker never
+/// leaves a server locked, and a pooled connection never carries a stale lock.
+async fn lock_server(pool: &sqlx::PgPool, server_id: i64) -> anyhow::Result<PgConnection> {
+    let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+    sqlx::query("select pg_advisory_lock($1, $2)")
+        .bind(SERVER_LOCK_NAMESPACE)
+        .bind((server_id % i64::from(i32::MAX)) as i32)
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
 }
 
 async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> anyhow::Result<()> {
