@@ -59,6 +59,7 @@ async fn give_up(
         return Ok(());
     };
     db::operations::server_finished(&ctx.pool, op, job.server_id, ServerState::Failed).await?;
+    let server = db::provisioning::server(&ctx.pool, job.server_id).await?;
     db::operations::log(
         &ctx.pool,
         op,
@@ -68,6 +69,7 @@ async fn give_up(
         ),
         NewEntry {
             server_id: Some(job.server_id),
+            server_name: server.as_ref().map(|s| s.name.as_str()),
             ..Default::default()
         },
     )

@@ -227,10 +227,9 @@ async fn a_job_that_keeps_failing_on_our_side_ends_as_a_failed_server_with_a_war
     assert_eq!(status["operation"]["servers_failed"], 1);
     let warnings = app.log_rows("cpanel", "warning").await;
     assert!(
-        warnings
-            .iter()
-            .any(|r| r[3].contains("could not finish this server")
-                && r[3].contains("storage refused")),
+        warnings.iter().any(|r| r[1] == "cp1"
+            && r[3].contains("could not finish this server")
+            && r[3].contains("storage refused")),
         "{warnings:?}"
     );
 }
