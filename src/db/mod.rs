@@ -13,5 +13,6 @@ pub mod provisioning;
 pub mod roles;
 pub mod servers;
 pub mod session_store;
+pub mod sso;
 
 pub use sqlx::PgPool;

@@ -6,6 +6,7 @@ mod foundation;
 mod helpers;
 mod provisioning;
 mod servers;
+mod sso;
 mod whm_client;
 mod whm_sim;
 mod workers;

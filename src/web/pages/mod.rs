@@ -2,12 +2,14 @@
 //! that protect whole prefixes.
 
 pub mod application_links;
+pub mod client;
 pub mod clients;
 pub mod health;
 pub mod home;
 pub mod login;
 pub mod metrics;
 pub mod servers;
+pub mod sso;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -49,6 +51,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(login::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(sso::router())
+        .merge(client::router())
         .merge(admin)
 }
 

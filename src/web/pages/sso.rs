@@ -1,0 +1,239 @@
+//! Single sign-on from cPanel / WP Squared (SPEC §8, whm-api.md §4).
+//!
+//! `POST /sso/cpanel` is called server to server by cPanel (exempt from CSRF, authenticated by
+//! the account's link secret) and answers JSON only: a `redirect_url` to `/sso/login` with a
+//! one-time token, a `redirect_url` to the explaining `/client/login?sso=disabled` when a
+//! setting refuses, or 403 `{"error": …}` for bad credentials. `GET /sso/login` consumes the
+//! token and starts a *client* session; it never touches the admin's session key.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use secrecy::ExposeSecret as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use crate::db;
+use crate::domain::app::App;
+use crate::domain::links;
+use crate::web::auth::ADMIN_ID_KEY;
+use crate::web::layout::Chrome;
+use crate::web::pages::client::{CLIENT_ID_KEY, CLIENT_USER_ID_KEY};
+use crate::web::{AppResult, AppState, csrf};
+
+/// How long a one-time token lives.
+pub const TOKEN_TTL_SECS: i64 = 120;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sso/cpanel", post(autologin))
+        .route("/sso/login", get(login))
+}
+
+/// The four fields cPanel sends, from a form or a JSON body.
+#[derive(Debug, Default)]
+struct AutologinRequest {
+    app: String,
+    token: String,
+    user: String,
+    subscriber_unique_id: String,
+}
+
+impl AutologinRequest {
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Option<Self> {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("json"));
+        let mut req = Self::default();
+        if is_json {
+            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            // A JSON caller may send the id as a number.
+            let field = |name: &str| match value.get(name) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            req.app = field("app");
+            req.token = field("token");
+            req.user = field("user");
+            req.subscriber_unique_id = field("subscriber_unique_id");
+        } else {
+            for (k, v) in form_urlencoded::parse(body) {
+                let slot = match k.as_ref() {
+                    "app" => &mut req.app,
+                    "token" => &mut req.token,
+                    "user" => &mut req.user,
+                    "subscriber_unique_id" => &mut req.subscriber_unique_id,
+                    _ => continue,
+                };
+                *slot = v.into_owned();
+            }
+        }
+        Some(req)
+    }
+}
+
+fn refuse(status: StatusCode, error: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": error }))).into_response()
+}
+
+fn forbidden(error: &str) -> Response {
+    refuse(StatusCode::FORBIDDEN, error)
+}
+
+fn redirect_json(url: String) -> Response {
+    Json(serde_json::json!({ "redirect_url": url })).into_response()
+}
+
+fn sha256(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// `POST /sso/cpanel`: cPanel's `autologin_token_url`.
+async fn autologin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let Some(req) = AutologinRequest::parse(&headers, &body) else {
+        return Ok(refuse(StatusCode::BAD_REQUEST, "malformed_body"));
+    };
+    // Credentials first, all refused alike, so the answer says nothing about which part
+    // was wrong (nor whether an account exists).
+    const BAD: &str = "invalid_credentials";
+    let Ok(account_id) = req.subscriber_unique_id.trim().parse::<i64>() else {
+        return Ok(forbidden(BAD));
+    };
+    let Some(account) = db::sso::account(&state.pool, account_id).await? else {
+        return Ok(forbidden(BAD));
+    };
+    if account.username.is_empty() || account.username != req.user {
+        return Ok(forbidden(BAD));
+    }
+    let Ok(app) = account.module.parse::<App>() else {
+        return Ok(forbidden(BAD));
+    };
+    let Some(stored) = db::sso::link_secret(&state.pool, account.id, app).await? else {
+        return Ok(forbidden(BAD));
+    };
+    let secret = state
+        .secrets
+        .decrypt(&stored)
+        .map_err(|_| anyhow::anyhow!("link secret of account {} does not decrypt", account.id))?;
+    if !bool::from(
+        secret
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(req.token.as_bytes()),
+    ) {
+        tracing::info!(account = account.id, "autologin refused: wrong link token");
+        return Ok(forbidden(BAD));
+    }
+    if account.status == "terminated" {
+        return Ok(forbidden("account_terminated"));
+    }
+
+    // The link must be one of ours, shown, of an application that is on.
+    let Some(def) = links::key_of_cpanel_app(&req.app).and_then(links::find) else {
+        return Ok(forbidden("unknown_link"));
+    };
+    let shown = db::links::load(&state.pool, app)
+        .await?
+        .iter()
+        .any(|l| l.key == def.key && l.shown);
+    if !shown || !db::applications::is_enabled(&state.pool, app).await? {
+        return Ok(forbidden("link_not_available"));
+    }
+
+    let public = &state.settings.public_url;
+    let Some(owner) = db::sso::owner(&state.pool, account.client_id).await? else {
+        return Ok(forbidden(BAD));
+    };
+    let user_allowed = owner.user_sso_allowed.unwrap_or(false);
+    let (true, true, Some(user_id)) = (owner.allow_sso, user_allowed, owner.user_id) else {
+        tracing::info!(
+            client = account.client_id,
+            "autologin refused by the SSO settings"
+        );
+        let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
+        return Ok(redirect_json(format!(
+            "{public}/client/login?sso=disabled&next={next}"
+        )));
+    };
+
+    let raw: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let mut conn = state.pool.acquire().await?;
+    db::sso::insert_token(
+        &mut conn,
+        db::sso::NewToken {
+            token_hash: &sha256(&token),
+            client_id: account.client_id,
+            client_user_id: user_id,
+            account_id: account.id,
+            destination: def.path,
+            ttl_secs: TOKEN_TTL_SECS,
+        },
+    )
+    .await?;
+    tracing::info!(
+        account = account.id,
+        link = def.key,
+        "autologin token issued"
+    );
+    Ok(redirect_json(format!("{public}/sso/login?token={token}")))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The 410 page for a used, expired or unknown token.
+#[derive(Template, WebTemplate)]
+#[template(path = "sso/expired.html")]
+pub struct ExpiredPage {
+    pub chrome: Chrome,
+}
+
+/// `GET /sso/login?token=…`: consumes the token and signs the client in.
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<LoginQuery>,
+) -> AppResult<Response> {
+    let consumed = if query.token.is_empty() {
+        None
+    } else {
+        db::sso::consume(&state.pool, &sha256(&query.token)).await?
+    };
+    let Some(grant) = consumed else {
+        let chrome = Chrome::for_session(&state, &session, "/sso/login").await?;
+        return Ok((StatusCode::GONE, ExpiredPage { chrome }).into_response());
+    };
+    // A client session, never an admin one: drop any admin sign-in of this browser, and a
+    // new session id (and CSRF token) defeats session fixation.
+    session.remove_value(ADMIN_ID_KEY).await?;
+    session.cycle_id().await?;
+    session.insert(CLIENT_ID_KEY, grant.client_id).await?;
+    session
+        .insert(CLIENT_USER_ID_KEY, grant.client_user_id)
+        .await?;
+    csrf::rotate_token(&session).await?;
+    tracing::info!(
+        client = grant.client_id,
+        user = grant.client_user_id,
+        "client signed in through SSO"
+    );
+    Ok(Redirect::to(&grant.destination).into_response())
+}

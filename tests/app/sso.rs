@@ -1,0 +1,364 @@
+//! Single sign-on end to end: the simulator's customer button calls `/sso/cpanel` as cPanel
+//! does, the browser follows the one-time link to `/sso/login` and lands in the client area.
+
+use applinks::whm::sim::SimHandle;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{
+    TestApp, client, location, select, sim_links, sim_users, spawn_app, start_sim,
+};
+
+const OPEN_TICKET: &str = "applinks_ticket_open";
+
+/// An app with cPanel on, one simulator with two provisioned accounts whose clients each
+/// have an owner user; answers the account ids.
+async fn setup() -> (TestApp, SimHandle, Vec<i64>) {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = start_sim(2, "cpanel", "11.134.0.5").await;
+    let server = app.add_server("cp1", &sim, "cpanel").await;
+    let ids = app.add_accounts(server, &sim_users(2)).await;
+    sqlx::query(
+        "insert into client_users (client_id, name, email, is_owner)
+         select id, 'Owner ' || name, email, true from clients",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("owner users");
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/enable", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "active", "{status}");
+    (app, sim, ids)
+}
+
+/// Clicks a link on the simulated cPanel home of `user`; answers the redirect target.
+async fn click(sim: &SimHandle, user: &str, link: &str) -> String {
+    let r = client()
+        .post(format!("{}/cpanel/{user}/open/{link}", sim.url))
+        .send()
+        .await
+        .expect("click");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    location(r.headers())
+}
+
+/// The fields cPanel would send for `user`'s link `link`.
+fn autologin_fields(sim: &SimHandle, user: &str, link: &str) -> Vec<(String, String)> {
+    let stored = &sim_links(sim)[user][link];
+    vec![
+        ("app".into(), link.into()),
+        ("token".into(), stored["token"].as_str().unwrap().into()),
+        ("user".into(), user.into()),
+        (
+            "subscriber_unique_id".into(),
+            stored["subscriber_unique_id"].as_str().unwrap().into(),
+        ),
+    ]
+}
+
+async fn autologin(app: &TestApp, fields: &[(String, String)]) -> (StatusCode, Value) {
+    let r = client()
+        .post(app.url("/sso/cpanel"))
+        .form(fields)
+        .send()
+        .await
+        .expect("autologin");
+    (r.status(), r.json().await.expect("JSON answer"))
+}
+
+async fn token_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from sso_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn clicking_a_link_in_cpanel_signs_the_client_in_and_lands_on_the_destination() {
+    let (app, sim, _) = setup().await;
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    let prefix = app.url("/sso/login?token=");
+    assert!(target.starts_with(&prefix), "{target}");
+    let token = &target[prefix.len()..];
+    assert!(token.len() >= 43, "256 bits: {token}");
+
+    // Only the hash is stored.
+    let stored: Vec<u8> = sqlx::query_scalar("select token_hash from sso_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert_ne!(stored, token.as_bytes());
+
+    let browser = client();
+    let r = browser.get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(r.headers()), "/client/tickets/new");
+
+    let r = browser
+        .get(app.url("/client/tickets/new"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".client-name"), ["Client of user0001"]);
+    assert_eq!(select(&html, ".client-user"), ["Owner Client of user0001"]);
+    assert_eq!(select(&html, "h1"), ["Open Ticket"]);
+}
+
+#[tokio::test]
+async fn every_client_destination_shows_its_page_to_a_signed_in_client_and_sends_anonymous_visitors_to_sign_in()
+ {
+    let (app, sim, _) = setup().await;
+    let anonymous = client();
+    let browser = client();
+    let target = click(&sim, "user0002", "applinks_profile").await;
+    let r = browser.get(&target).send().await.unwrap();
+    assert_eq!(location(r.headers()), "/client/profile");
+    for link in applinks::domain::links::LINKS {
+        let r = browser.get(app.url(link.path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", link.path);
+        let html = r.text().await.unwrap();
+        assert_eq!(select(&html, "h1"), [link.default_label], "{}", link.path);
+        assert_eq!(select(&html, ".client-name"), ["Client of user0002"]);
+
+        let r = anonymous.get(app.url(link.path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", link.path);
+        let next: String = form_urlencoded::byte_serialize(link.path.as_bytes()).collect();
+        assert_eq!(location(r.headers()), format!("/client/login?next={next}"));
+    }
+    let r = anonymous
+        .get(app.url("/client/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".no-password-sign-in").len(), 1);
+}
+
+#[tokio::test]
+async fn a_used_token_answers_410_with_a_sign_in_link() {
+    let (app, sim, _) = setup().await;
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    let r = client().get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    let r = client().get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let html = r.text().await.unwrap();
+    assert!(select(&html, "h1")[0].contains("expired"));
+    assert_eq!(
+        crate::helpers::attr(&html, "a.sign-in", "href").as_deref(),
+        Some("/client/login")
+    );
+    // An unknown token reads the same.
+    let r = client()
+        .get(app.url("/sso/login?token=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_token_older_than_120_seconds_answers_410() {
+    let (app, sim, _) = setup().await;
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    let ttl: f64 = sqlx::query_scalar(
+        "select extract(epoch from expires_at - created_at)::float8 from sso_tokens",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!((119.0..=121.0).contains(&ttl), "{ttl}");
+    sqlx::query("update sso_tokens set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let browser = client();
+    let r = browser.get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let r = browser
+        .get(app.url("/client/tickets/new"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "not signed in");
+}
+
+#[tokio::test]
+async fn a_client_session_gives_no_access_to_the_admin_area() {
+    let (app, sim, _) = setup().await;
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    let browser = client();
+    browser.get(&target).send().await.unwrap();
+    for path in ["/admin", "/admin/setup/application-links", "/admin/clients"] {
+        let r = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(r.headers()), "/admin/login", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_refused_with_403_and_store_nothing() {
+    let (app, sim, ids) = setup().await;
+    let good = autologin_fields(&sim, "user0001", OPEN_TICKET);
+    let with = |name: &str, value: &str| -> Vec<(String, String)> {
+        good.iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if k == name {
+                        value.to_string()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+    let other_token = sim_links(&sim)["user0002"][OPEN_TICKET]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for fields in [
+        with("token", "wrong"),
+        with("token", &other_token),
+        with("token", ""),
+        with("user", "user0002"),
+        with("subscriber_unique_id", &ids[1].to_string()),
+        with("subscriber_unique_id", "999999"),
+        with("subscriber_unique_id", "x"),
+    ] {
+        let (status, body) = autologin(&app, &fields).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{fields:?}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    assert_eq!(token_count(&app).await, 0);
+
+    let (status, body) = autologin(&app, &good).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(token_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn sso_switched_off_for_the_client_or_its_user_redirects_to_an_explaining_login_page() {
+    let (app, sim, ids) = setup().await;
+    let fields = autologin_fields(&sim, "user0001", OPEN_TICKET);
+    let expected = app.url("/client/login?sso=disabled&next=%2Fclient%2Ftickets%2Fnew");
+    let client_id: i64 = sqlx::query_scalar("select client_id from accounts where id = $1")
+        .bind(ids[0])
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    sqlx::query("update clients set allow_sso = false where id = $1")
+        .bind(client_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, body) = autologin(&app, &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["redirect_url"], expected);
+    // The customer's button lands on the same page.
+    assert_eq!(click(&sim, "user0001", OPEN_TICKET).await, expected);
+
+    sqlx::query("update clients set allow_sso = true where id = $1")
+        .bind(client_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("update client_users set sso_allowed = false where client_id = $1 and is_owner")
+        .bind(client_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, body) = autologin(&app, &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["redirect_url"], expected);
+    assert_eq!(token_count(&app).await, 0);
+
+    let r = client().get(&expected).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let notice = select(&html, ".sso-disabled").join(" ");
+    assert!(notice.contains("switched off"), "{notice}");
+    assert!(notice.contains("client-area credentials"), "{notice}");
+    assert_eq!(select(&html, "form").len(), 0, "no fake password form");
+}
+
+#[tokio::test]
+async fn a_json_autologin_body_works_like_a_form() {
+    let (app, sim, ids) = setup().await;
+    let stored = &sim_links(&sim)["user0001"][OPEN_TICKET];
+    let r = client()
+        .post(app.url("/sso/cpanel"))
+        .json(&serde_json::json!({
+            "app": OPEN_TICKET,
+            "token": stored["token"],
+            "user": "user0001",
+            "subscriber_unique_id": ids[0],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    let target = body["redirect_url"].as_str().unwrap().to_string();
+    assert!(
+        target.starts_with(&app.url("/sso/login?token=")),
+        "{target}"
+    );
+    let r = client().get(&target).send().await.unwrap();
+    assert_eq!(location(r.headers()), "/client/tickets/new");
+
+    let r = client()
+        .post(app.url("/sso/cpanel"))
+        .json(&serde_json::json!({
+            "app": OPEN_TICKET, "token": "wrong", "user": "user0001",
+            "subscriber_unique_id": ids[0].to_string(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_hidden_or_unknown_link_and_a_switched_off_application_are_refused_with_403() {
+    let (app, sim, _) = setup().await;
+    let fields = autologin_fields(&sim, "user0001", OPEN_TICKET);
+
+    // cPanel still shows a link the admin has just hidden.
+    sqlx::query(
+        "update app_links set shown = false where app = 'cpanel' and link_key = 'ticket_open'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, _) = autologin(&app, &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut unknown = fields.clone();
+    unknown[0].1 = "applinks_nothing".into();
+    let (status, _) = autologin(&app, &unknown).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    unknown[0].1 = "someone_elses_app".into();
+    let (status, _) = autologin(&app, &unknown).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let profile = autologin_fields(&sim, "user0001", "applinks_profile");
+    sqlx::query("update applications set enabled = false where app = 'cpanel'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, _) = autologin(&app, &profile).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(token_count(&app).await, 0);
+}
