@@ -83,13 +83,22 @@ pub async fn accounts_on(
     .await
 }
 
-/// The account's server id and status.
-pub async fn account_server(
-    db: impl PgExecutor<'_>,
-    account_id: i64,
-) -> sqlx::Result<Option<(i64, String, String)>> {
+/// An account with what provisioning and single sign-on need to know about it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRef {
+    pub id: i64,
+    pub client_id: i64,
+    pub server_id: i64,
+    pub username: String,
+    pub status: String,
+    /// The module of the account's server.
+    pub module: String,
+}
+
+pub async fn account(db: impl PgExecutor<'_>, account_id: i64) -> sqlx::Result<Option<AccountRef>> {
     sqlx::query_as(
-        "select a.server_id, s.module, a.status from accounts a join servers s on s.id = a.server_id where a.id = $1",
+        "select a.id, a.client_id, a.server_id, a.username, a.status, s.module
+         from accounts a join servers s on s.id = a.server_id where a.id = $1",
     )
     .bind(account_id)
     .fetch_optional(db)

@@ -6,26 +6,6 @@ use sqlx::PgExecutor;
 
 use crate::domain::app::App;
 
-/// An account as autologin checks it, with its server's module.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SsoAccount {
-    pub id: i64,
-    pub client_id: i64,
-    pub username: String,
-    pub status: String,
-    pub module: String,
-}
-
-pub async fn account(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<SsoAccount>> {
-    sqlx::query_as(
-        "select a.id, a.client_id, a.username, a.status, s.module
-         from accounts a join servers s on s.id = a.server_id where a.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db)
-    .await
-}
-
 /// The stored (encrypted) link secret of an account for an application, if it has one.
 pub async fn link_secret(
     db: impl PgExecutor<'_>,

@@ -102,18 +102,16 @@ pub async fn account_changed_in(
     tx: &mut PgConnection,
     account_id: i64,
 ) -> Result<Option<Uuid>, OperationError> {
-    let Some((server_id, module, _status)) =
-        db::provisioning::account_server(&mut *tx, account_id).await?
-    else {
+    let Some(account) = db::provisioning::account(&mut *tx, account_id).await? else {
         return Ok(None);
     };
-    let Some(app) = module.parse::<Module>().ok().and_then(Module::app) else {
+    let Some(app) = account.module.parse::<Module>().ok().and_then(Module::app) else {
         return Ok(None);
     };
     if !db::applications::lock(tx, app).await? {
         return Ok(None);
     }
-    let Some(server) = db::provisioning::server(&mut *tx, server_id).await? else {
+    let Some(server) = db::provisioning::server(&mut *tx, account.server_id).await? else {
         return Ok(None);
     };
     if !server.enabled {

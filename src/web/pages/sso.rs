@@ -113,7 +113,7 @@ async fn autologin(
     let Ok(account_id) = req.subscriber_unique_id.trim().parse::<i64>() else {
         return Ok(forbidden(BAD));
     };
-    let Some(account) = db::sso::account(&state.pool, account_id).await? else {
+    let Some(account) = db::provisioning::account(&state.pool, account_id).await? else {
         return Ok(forbidden(BAD));
     };
     if account.username.is_empty() || account.username != req.user {
