@@ -40,10 +40,10 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Called after an account was created, re-activated (status → active) or terminated, once
-/// the change is committed, so that provisioning can react: create the account's links, or
-/// remove them (SPEC §5). When the account's application is on, this starts an `account`
-/// operation for it. Errors here are the request's errors.
+/// Provisioning for an account whose change is already committed (the page's import): when
+/// its application is on, this starts an `account` operation for it. The forms on this page
+/// use `jobs::account_changed_in` instead, so the change and the operation commit together.
+/// Errors here are the request's errors.
 pub async fn account_changed(state: &AppState, account_id: i64) -> AppResult<()> {
     crate::jobs::account_changed(&state.pool, account_id).await?;
     Ok(())
