@@ -48,3 +48,20 @@ pub async fn is_enabled(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<bool>
         .fetch_one(db)
         .await
 }
+
+/// The label of applinks' group in the customers' cPanel for this application.
+pub async fn group_label(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<String> {
+    sqlx::query_scalar("select group_label from applications where app = $1")
+        .bind(app.key())
+        .fetch_one(db)
+        .await
+}
+
+pub async fn set_group_label(db: impl PgExecutor<'_>, app: App, label: &str) -> sqlx::Result<()> {
+    sqlx::query("update applications set group_label = $2, updated_at = now() where app = $1")
+        .bind(app.key())
+        .bind(label)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -28,7 +28,33 @@ impl Group {
             Group::Account => "billing",
         }
     }
+
+    /// The icon file of the group's links, under `static/icons/` (drawn by
+    /// `scripts/draw_icons.py`).
+    pub fn icon_file(self) -> &'static str {
+        match self {
+            Group::Ordering => "ordering.png",
+            Group::Support => "support.png",
+            Group::Account => "account.png",
+        }
+    }
+
+    /// The icon's PNG bytes, built into the binary so that workers need no files at run time.
+    pub fn icon_png(self) -> &'static [u8] {
+        match self {
+            Group::Ordering => include_bytes!("../../static/icons/ordering.png"),
+            Group::Support => include_bytes!("../../static/icons/support.png"),
+            Group::Account => include_bytes!("../../static/icons/account.png"),
+        }
+    }
 }
+
+/// The `group_id` of applinks' own group in cPanel (whm-api.md §4): every link sits in it.
+pub const CPANEL_GROUP_ID: &str = "applinks";
+/// The group's label until an administrator sets another (WHMCS's wording).
+pub const DEFAULT_GROUP_LABEL: &str = "Billing & Support";
+/// The group's position among cPanel's groups.
+pub const CPANEL_GROUP_ORDER: i64 = 1;
 
 /// One of the links, as the table of SPEC §4 defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,26 +207,38 @@ impl LinkSetting {
     }
 }
 
-/// A configuration as submitted: per link whether shown and its label; and the order.
+/// A configuration as submitted: the group's label, per link whether shown and its label,
+/// and the order.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigInput {
+    /// The label of applinks' group in cPanel; `None` when the form did not send one.
+    pub group_label: Option<String>,
     /// (key, shown, label) for every link the form sent.
     pub links: Vec<(String, bool, String)>,
     /// Keys in the order the admin arranged them.
     pub order: Vec<String>,
 }
 
-/// Field errors of a configuration; `general` for errors not tied to one link.
+/// A validated configuration, saved as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    pub group_label: String,
+    pub links: Vec<LinkSetting>,
+}
+
+/// Field errors of a configuration; `general` for errors not tied to one field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigErrors {
     pub general: Vec<String>,
+    /// The group label's error.
+    pub group_label: Option<String>,
     /// (link key, message)
     pub fields: Vec<(String, String)>,
 }
 
 impl ConfigErrors {
     pub fn is_empty(&self) -> bool {
-        self.general.is_empty() && self.fields.is_empty()
+        self.general.is_empty() && self.group_label.is_none() && self.fields.is_empty()
     }
 
     pub fn for_link(&self, key: &str) -> Option<&str> {
@@ -213,10 +251,43 @@ impl ConfigErrors {
 
 pub const MAX_LABEL_CHARS: usize = 100;
 
-/// Validates a whole configuration: known keys only, each link exactly once, labels of 1–100
-/// characters after trimming, and an order that is a complete permutation.
-pub fn validate(input: &ConfigInput) -> Result<Vec<LinkSetting>, ConfigErrors> {
+/// Why a label (a link's or the group's) cannot be used, if it cannot: 1–100 characters
+/// after trimming, printable (no control characters), and no `'`, which cPanel refuses
+/// because it writes labels into its language strings (whm-api.md §3).
+pub fn label_problem(label: &str) -> Option<String> {
+    let label = label.trim();
+    let n = label.chars().count();
+    if n == 0 {
+        Some("Enter a display label.".into())
+    } else if n > MAX_LABEL_CHARS {
+        Some(format!(
+            "A display label can be at most {MAX_LABEL_CHARS} characters (this one has {n})."
+        ))
+    } else if label.chars().any(char::is_control) {
+        Some(
+            "A display label cannot contain control characters (such as tabs or line breaks)."
+                .into(),
+        )
+    } else if label.contains('\'') {
+        Some(
+            "cPanel refuses labels that contain the straight apostrophe ': use the typographic apostrophe ’ instead (for example “Customer’s Area”)."
+                .into(),
+        )
+    } else {
+        None
+    }
+}
+
+/// Validates a whole configuration: a usable group label, known keys only, each link exactly
+/// once, usable labels ([`label_problem`]), and an order that is a complete permutation.
+pub fn validate(input: &ConfigInput) -> Result<Configuration, ConfigErrors> {
     let mut errors = ConfigErrors::default();
+    match &input.group_label {
+        None => errors
+            .general
+            .push("The group label is missing from the form.".into()),
+        Some(label) => errors.group_label = label_problem(label),
+    }
     let mut seen = HashSet::new();
     for (key, _, label) in &input.links {
         if find(key).is_none() {
@@ -228,16 +299,8 @@ pub fn validate(input: &ConfigInput) -> Result<Vec<LinkSetting>, ConfigErrors> {
                 .general
                 .push(format!("The link “{key}” was sent twice."));
         }
-        let n = label.trim().chars().count();
-        if n == 0 {
-            errors
-                .fields
-                .push((key.clone(), "Enter a display label.".into()));
-        } else if n > MAX_LABEL_CHARS {
-            errors.fields.push((
-                key.clone(),
-                format!("A display label can be at most {MAX_LABEL_CHARS} characters (this one has {n})."),
-            ));
+        if let Some(problem) = label_problem(label) {
+            errors.fields.push((key.clone(), problem));
         }
     }
     let missing: Vec<&str> = LINKS
@@ -263,7 +326,7 @@ pub fn validate(input: &ConfigInput) -> Result<Vec<LinkSetting>, ConfigErrors> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(input
+    let links = input
         .links
         .iter()
         .map(|(key, shown, label)| LinkSetting {
@@ -276,7 +339,16 @@ pub fn validate(input: &ConfigInput) -> Result<Vec<LinkSetting>, ConfigErrors> {
                 .position(|k| k == key)
                 .map_or(0, |p| p as i32 + 1),
         })
-        .collect())
+        .collect();
+    Ok(Configuration {
+        group_label: input
+            .group_label
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        links,
+    })
 }
 
 #[cfg(test)]
@@ -285,6 +357,7 @@ mod tests {
 
     fn full() -> ConfigInput {
         ConfigInput {
+            group_label: Some(DEFAULT_GROUP_LABEL.into()),
             links: LINKS
                 .iter()
                 .map(|l| (l.key.to_string(), true, l.default_label.to_string()))
@@ -295,7 +368,7 @@ mod tests {
 
     #[test]
     fn a_complete_configuration_is_accepted_with_positions_from_the_order() {
-        let saved = validate(&full()).unwrap();
+        let saved = validate(&full()).unwrap().links;
         assert_eq!(saved.len(), 15);
         let upgrade = saved.iter().find(|s| s.key == "upgrade").unwrap();
         assert_eq!(upgrade.position, 15);
@@ -333,7 +406,56 @@ mod tests {
     fn a_label_of_exactly_100_characters_with_any_text_is_fine() {
         let mut input = full();
         input.links[0].2 = format!("  {}  ", "é<".repeat(50));
-        let saved = validate(&input).unwrap();
+        let saved = validate(&input).unwrap().links;
         assert_eq!(saved[0].label.chars().count(), 100);
+    }
+
+    #[test]
+    fn a_straight_apostrophe_is_refused_with_the_typographic_one_offered() {
+        let mut input = full();
+        input.links[0].2 = "Customer's Area".into();
+        let errors = validate(&input).unwrap_err();
+        let message = errors.for_link("upgrade").unwrap();
+        assert!(message.contains("cPanel refuses"), "{message}");
+        assert!(message.contains('’'), "{message}");
+
+        let mut input = full();
+        input.links[0].2 = "Customer’s Area".into();
+        assert_eq!(validate(&input).unwrap().links[0].label, "Customer’s Area");
+    }
+
+    #[test]
+    fn control_characters_and_a_bad_group_label_are_refused() {
+        let mut input = full();
+        input.links[1].2 = "Open\u{0}Ticket".into();
+        input.group_label = Some("Billing's".into());
+        let errors = validate(&input).unwrap_err();
+        assert!(
+            errors
+                .for_link("addons")
+                .unwrap()
+                .contains("control characters")
+        );
+        assert!(errors.group_label.as_deref().unwrap().contains("’"));
+
+        let mut input = full();
+        input.group_label = None;
+        assert!(!validate(&input).unwrap_err().general.is_empty());
+        input.group_label = Some("  ".into());
+        assert_eq!(
+            validate(&input).unwrap_err().group_label.as_deref(),
+            Some("Enter a display label.")
+        );
+    }
+
+    #[test]
+    fn every_group_has_a_png_icon() {
+        for group in Group::ALL {
+            assert!(
+                group.icon_png().starts_with(b"\x89PNG\r\n\x1a\n"),
+                "{}",
+                group.name()
+            );
+        }
     }
 }

@@ -162,12 +162,24 @@ impl AppStatus {
     }
 }
 
-/// cPanel's words for an account it does not have.
-pub const USER_NOT_FOUND: &str = "cPanel Account Username not found";
+/// How a server says it does not have an account (whm-api.md §3): cPanel's own words to
+/// root, its words to a reseller, and the wording of WHMCS's documentation.
+pub const UNKNOWN_ACCOUNT_REASONS: [&str; 3] = [
+    "You do not have a user named",
+    "You do not have access to an account named",
+    "cPanel Account Username not found",
+];
+
+/// Whether a server's reason says that it does not have the account.
+pub fn is_unknown_account(reason: &str) -> bool {
+    UNKNOWN_ACCOUNT_REASONS
+        .iter()
+        .any(|words| reason.contains(words))
+}
 
 /// A plain explanation for server errors known to be harmless (SPEC §6).
 pub fn hint_for(reason: &str) -> Option<&'static str> {
-    if reason.contains(USER_NOT_FOUND) {
+    if is_unknown_account(reason) {
         Some(
             "applinks has an account that the server no longer has: terminate or correct the account in applinks.",
         )
@@ -195,6 +207,9 @@ mod tests {
     #[test]
     fn known_harmless_warnings_get_a_hint() {
         assert!(hint_for("cPanel Account Username not found").is_some());
+        assert!(hint_for("You do not have a user named “gone”.").is_some());
+        assert!(hint_for("You do not have access to an account named “gone”.").is_some());
+        assert!(hint_for("The value of “user” may not be empty.").is_some());
         assert!(hint_for("The value of “user” may not be empty").is_some());
         assert!(hint_for("HTTP 500").is_none());
         assert_eq!("information".parse::<Level>().unwrap(), Level::Info);

@@ -12,6 +12,7 @@
 
 pub mod operations;
 pub mod provision;
+mod reconcile;
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::provisioning::ServerRecord;
 use crate::domain::app::App;
-use crate::domain::links::LinkSetting;
+use crate::domain::links::Configuration;
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::{Module, version_supports_links};
 
@@ -44,11 +44,12 @@ pub async fn set_enabled(pool: &PgPool, app: App, enabled: bool) -> Result<Uuid,
 pub async fn save_configuration(
     pool: &PgPool,
     app: App,
-    links: &[LinkSetting],
+    config: &Configuration,
 ) -> Result<Option<Uuid>, OperationError> {
     let mut tx = pool.begin().await?;
     let enabled = db::applications::lock(&mut tx, app).await?;
-    db::links::save(&mut tx, app, links).await?;
+    db::applications::set_group_label(&mut *tx, app, &config.group_label).await?;
+    db::links::save(&mut tx, app, &config.links).await?;
     let id = if enabled {
         let servers = db::provisioning::servers_of_app(&mut *tx, app).await?;
         Some(start(&mut tx, app, Kind::Sync, None, servers).await?)

@@ -3,24 +3,22 @@
 use std::sync::Arc;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
-use base64::Engine as _;
 use futures::StreamExt as _;
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use super::operations::{log_no_server, log_too_old};
+use super::reconcile::{Desired, reconcile_account};
 use super::{JOB_MAX_ATTEMPTS, JobContext};
 use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::provisioning::{AccountRecord, ServerRecord};
 use crate::domain::app::App;
-use crate::domain::links::{self, LinkSetting};
-use crate::domain::operation::{Kind, Level, ServerState, USER_NOT_FOUND, hint_for};
+use crate::domain::links::LinkSetting;
+use crate::domain::operation::{Kind, Level, ServerState, hint_for};
 use crate::domain::server::version_supports_links;
-use crate::whm::client::{ServerClient, ServerConn, WhmAuth, WhmError};
-use crate::whm::types::CreateLink;
+use crate::whm::client::{ServerConn, WhmAuth, WhmError};
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -301,16 +299,10 @@ async fn provision(
         }
     }
 
-    let enabled = db::applications::is_enabled(pool, app).await?;
-    let config = db::links::load(pool, app).await?;
-    let shown: Vec<LinkSetting> = if enabled {
-        config.into_iter().filter(|l| l.shown).collect()
-    } else {
-        Vec::new()
-    };
+    let desired = Desired::load(pool, app).await?;
 
     let client = &client;
-    let shown = &shown;
+    let desired = &desired;
     let results = futures::stream::iter(accounts)
         .map(|account: AccountRecord| async move {
             if db::operations::is_superseded(pool, op).await? {
@@ -319,9 +311,9 @@ async fn provision(
             let wanted: &[LinkSetting] = if account.status == "terminated" {
                 &[]
             } else {
-                shown
+                &desired.shown
             };
-            let result = reconcile_account(ctx, client, app, &account, wanted).await?;
+            let result = reconcile_account(ctx, client, app, &account, desired, wanted).await?;
             let warning = match &result {
                 Ok(()) => false,
                 Err(err) => {
@@ -349,73 +341,6 @@ async fn provision(
         return Ok(Outcome::Superseded);
     }
     Ok(Outcome::Done { warnings })
-}
-
-/// The account's link secret for `app`, created on first use and reused ever after, so a
-/// re-created link carries the same token.
-async fn link_token(ctx: &JobContext, account_id: i64, app: App) -> anyhow::Result<SecretString> {
-    let fresh: [u8; 32] = rand::random();
-    let fresh = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(fresh);
-    let stored =
-        db::provisioning::link_secret(&ctx.pool, account_id, app, &ctx.secrets.encrypt(&fresh))
-            .await?;
-    Ok(ctx.secrets.decrypt(&stored)?)
-}
-
-/// Creates (or replaces) every wanted link and removes every other `applinks_*` link. The
-/// outer error is ours (database); the inner one is what the server answered.
-async fn reconcile_account(
-    ctx: &JobContext,
-    client: &ServerClient,
-    app: App,
-    account: &AccountRecord,
-    wanted: &[LinkSetting],
-) -> anyhow::Result<Result<(), WhmError>> {
-    let user = account.username.as_str();
-    let terminated = account.status == "terminated";
-    if terminated && user.is_empty() {
-        return Ok(Ok(())); // Nothing can exist on the server for it.
-    }
-    let existing = match client.list_integration_links(user).await {
-        Ok(apps) => apps,
-        // A terminated account the server no longer has carries no links: that is the goal.
-        Err(e) if terminated && e.reason.contains(USER_NOT_FOUND) => return Ok(Ok(())),
-        Err(e) => return Ok(Err(e)),
-    };
-    if !wanted.is_empty() {
-        let token = link_token(ctx, account.id, app).await?;
-        for link in wanted {
-            let Some(def) = link.def() else { continue };
-            let create = CreateLink {
-                user: user.to_string(),
-                app: links::cpanel_app(&link.key),
-                implements: def.group.implements().to_string(),
-                label: link.label.clone(),
-                subscriber_unique_id: account.id.to_string(),
-                token: SecretString::from(token.expose_secret().to_string()),
-                autologin_token_url: Some(format!("{}/sso/cpanel", ctx.public_url)),
-                url: Some(format!("{}{}", ctx.public_url, def.path)),
-                group_id: None,
-                order: Some(link.position.to_string()),
-                hide: false,
-                base64_png_image: None,
-            };
-            if let Err(e) = client.create_integration_link(&create).await {
-                return Ok(Err(e));
-            }
-        }
-    }
-    for existing_app in &existing {
-        let Some(key) = links::key_of_cpanel_app(existing_app) else {
-            continue; // Not ours: never touched.
-        };
-        if !wanted.iter().any(|l| l.key == key)
-            && let Err(e) = client.remove_integration_link(user, existing_app).await
-        {
-            return Ok(Err(e));
-        }
-    }
-    Ok(Ok(()))
 }
 
 /// Compile-time guard: the job's future must be `Send` for apalis to run it on tokio.

@@ -5,8 +5,8 @@
 //!    (htmx sends the header `X-CSRF-Token`), compared in constant time. This layer is what
 //!    refuses a client that sends no Origin header at all, such as curl.
 //!
-//! `POST /sso/cpanel` is exempt from both: cPanel calls it server to server, and it is
-//! authenticated by the account's link secret instead.
+//! `POST /sso/cpanel` and `POST /sso/cpanel/{link}` are exempt from both: cPanel calls them
+//! server to server, and they are authenticated by the account's link secret instead.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
@@ -30,7 +30,7 @@ pub const HEADER: &str = "x-csrf-token";
 const MAX_FORM_BYTES: usize = 1 << 20;
 
 fn exempt(path: &str) -> bool {
-    path == "/sso/cpanel"
+    path == "/sso/cpanel" || path.starts_with("/sso/cpanel/")
 }
 
 /// How the Origin check answers a refused request: a short page that says what happened.

@@ -117,9 +117,36 @@ async fn enabling_cpanel_provisions_exactly_the_shown_links_on_every_account_of_
     assert_eq!(first["subscriber_unique_id"], ids1[0].to_string());
     assert_eq!(
         first["autologin_token_url"],
-        format!("{}/sso/cpanel", app.base_url)
+        format!("{}/sso/cpanel/ticket_open", app.base_url),
+        "the URL names the link: cPanel does not send `app`"
     );
     assert_eq!(first["url"], format!("{}/client/tickets/new", app.base_url));
+    assert_eq!(first["group_id"], "applinks");
+    assert_eq!(first["hide"], "0");
+    // Each link carries its group's icon, the PNG that ships in static/icons/.
+    let support_icon = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/static/icons/support.png"
+        ))
+        .unwrap(),
+    );
+    assert_eq!(first["base64_png_image"], support_icon.as_str());
+    assert_ne!(
+        links["user0001"]["applinks_profile"]["base64_png_image"],
+        support_icon.as_str(),
+        "Account links have an icon of their own"
+    );
+    // Every account has applinks' own group, first, with the default label.
+    for user in sim_users(6) {
+        let groups = one.state_json()["groups"][&user].clone();
+        assert_eq!(
+            groups,
+            serde_json::json!({"applinks": {"label": "Billing & Support", "order": 1}}),
+            "{user}"
+        );
+    }
     let token = first["token"].as_str().unwrap();
     assert!(token.len() >= 22, "at least 128 bits: {token}");
     // One token per account and application, the same on all its links.
@@ -226,6 +253,11 @@ async fn editing_labels_hiding_and_reordering_while_active_converges_and_disabli
         }
     }
     fields.retain(|(n, _)| n != "shown_addons" && n != "shown_downloads");
+    for (name, value) in fields.iter_mut() {
+        if name == "group_label" {
+            *value = "Hosting Help".into();
+        }
+    }
     let r = post_fields(&app, &format!("{BASE}/cpanel/configure"), &fields).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let status = app.wait_idle("cpanel").await;
@@ -247,6 +279,10 @@ async fn editing_labels_hiding_and_reordering_while_active_converges_and_disabli
             .find(|(a, _, _)| a == "applinks_ticket_open")
             .unwrap();
         assert_eq!(ticket.1, "Get <help> & \"support\"");
+        assert_eq!(
+            sim.state_json()["groups"][&user]["applinks"]["label"],
+            "Hosting Help"
+        );
     }
     assert_eq!(
         links["user0002"]["applinks_profile"]["token"], token_before,
@@ -267,6 +303,10 @@ async fn editing_labels_hiding_and_reordering_while_active_converges_and_disabli
     let links = sim_links(&sim);
     for user in sim_users(3) {
         assert!(links_of(&links, &user).is_empty(), "{user}");
+        assert!(
+            sim.state_json()["groups"][&user].get("applinks").is_none(),
+            "{user}: the group goes with the links"
+        );
     }
     assert!(
         links["user0001"].get("otherbilling_portal").is_some(),
@@ -488,6 +528,90 @@ async fn configuration_validation_errors_are_422_and_change_nothing() {
     let html = r.text().await.unwrap();
     let order = crate::helpers::attr(&html, "input[name=order]", "value").unwrap();
     assert!(order.starts_with("addons,upgrade,"), "{order}");
+}
+
+/// `fields` with `name` set to `value`.
+fn with_field(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(n, v)| {
+            let v = if n == name { value } else { v.as_str() };
+            (n.clone(), v.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_straight_apostrophe_or_a_control_character_is_refused_and_the_typographic_one_is_offered()
+ {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let path = format!("{BASE}/cpanel/configure");
+    let before = config_fields(&app, "cpanel").await;
+    assert!(
+        before.contains(&("group_label".into(), "Billing & Support".into())),
+        "{before:?}"
+    );
+
+    let quoted = with_field(&before, "label_profile", "Customer's Profile");
+    let r = post_fields(&app, &path, &quoted).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let error = select(&html, "tr[data-key=profile] .field-error").join(" ");
+    assert!(error.contains("cPanel refuses"), "{error}");
+    assert!(error.contains('’'), "{error}");
+    assert_eq!(
+        crate::helpers::attr(&html, "input[name=label_profile]", "value").as_deref(),
+        Some("Customer's Profile"),
+        "what was typed stays in the form"
+    );
+
+    let quoted_group = with_field(&before, "group_label", "Rock'n'Roll Hosting");
+    let r = post_fields(&app, &path, &quoted_group).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(select(&html, ".group-label-field .field-error")[0].contains('’'));
+
+    for bad in ["Open\u{0}Ticket", "Open\nTicket", "Open\u{7f}Ticket"] {
+        let r = post_fields(&app, &path, &with_field(&before, "label_ticket_open", bad)).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        let html = r.text().await.unwrap();
+        assert!(
+            select(&html, "tr[data-key=ticket_open] .field-error")[0].contains("control"),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(config_fields(&app, "cpanel").await, before, "nothing saved");
+
+    let typographic = with_field(&before, "label_profile", "Customer’s Profile");
+    let typographic = with_field(&typographic, "group_label", "Customer’s Corner");
+    let r = post_fields(&app, &path, &typographic).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(config_fields(&app, "cpanel").await, typographic);
+    let ops: i64 = sqlx::query_scalar("select count(*) from operations")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(ops, 0, "cPanel is off: nothing to push yet");
+}
+
+#[tokio::test]
+async fn the_configure_page_shows_each_links_icon() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let (_, html) = app.text(&format!("{BASE}/cpanel/configure")).await;
+    for (key, icon) in [
+        ("upgrade", "ordering.png"),
+        ("ticket_open", "support.png"),
+        ("invoice_history", "account.png"),
+    ] {
+        let src =
+            crate::helpers::attr(&html, &format!("tr[data-key={key}] td.icon img"), "src").unwrap();
+        assert_eq!(src, format!("/static/icons/{icon}"));
+        let r = app.get(&src).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/png");
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Single sign-on end to end: the simulator's customer button calls `/sso/cpanel` as cPanel
-//! does, the browser follows the one-time link to `/sso/login` and lands in the client area.
+//! Single sign-on end to end: the simulator's customer button calls the link's
+//! `autologin_token_url` (`/sso/cpanel/{link}`) as cPanel does, the browser follows the
+//! one-time link to `/sso/login` and lands in the client area.
 
 use applinks::whm::sim::SimHandle;
 use reqwest::StatusCode;
@@ -46,7 +47,51 @@ async fn click(sim: &SimHandle, user: &str, link: &str) -> String {
     location(r.headers())
 }
 
-/// The fields cPanel would send for `user`'s link `link`.
+/// The user-config fields cPanel posts back to `autologin_token_url` (whm-api.md §6).
+const USER_CONFIG_FIELDS: [&str; 8] = [
+    "url",
+    "label",
+    "implements",
+    "order",
+    "hide",
+    "group_id",
+    "subscriber_unique_id",
+    "base64_png_image",
+];
+
+/// Exactly what a real cPanel POSTs for `user`'s link `link` (whm-api.md §6): every stored
+/// user-config field, `token` and `attempt`, and neither `user` nor `app`.
+fn cpanel_fields(sim: &SimHandle, user: &str, link: &str) -> Vec<(String, String)> {
+    let stored = sim_links(sim)[user][link].clone();
+    let mut fields: Vec<(String, String)> = USER_CONFIG_FIELDS
+        .iter()
+        .filter_map(|name| Some((name.to_string(), stored.get(*name)?.as_str()?.to_string())))
+        .collect();
+    fields.push(("token".into(), stored["token"].as_str().unwrap().into()));
+    fields.push(("attempt".into(), "1".into()));
+    fields
+}
+
+/// The link's `autologin_token_url` as provisioned.
+fn autologin_url(sim: &SimHandle, user: &str, link: &str) -> String {
+    sim_links(sim)[user][link]["autologin_token_url"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// POSTs `fields` form-encoded to `url`; answers the status and the JSON answer.
+async fn post_autologin(url: &str, fields: &[(String, String)]) -> (StatusCode, Value) {
+    let r = client()
+        .post(url)
+        .form(fields)
+        .send()
+        .await
+        .expect("autologin");
+    (r.status(), r.json().await.expect("JSON answer"))
+}
+
+/// The fields a caller of the keyless `/sso/cpanel` sends: the link named by `app`.
 fn autologin_fields(sim: &SimHandle, user: &str, link: &str) -> Vec<(String, String)> {
     let stored = &sim_links(sim)[user][link];
     vec![
@@ -109,6 +154,69 @@ async fn clicking_a_link_in_cpanel_signs_the_client_in_and_lands_on_the_destinat
     assert_eq!(select(&html, ".client-name"), ["Client of user0001"]);
     assert_eq!(select(&html, ".client-user"), ["Owner Client of user0001"]);
     assert_eq!(select(&html, "h1"), ["Open Ticket"]);
+}
+
+#[tokio::test]
+async fn cpanels_exact_autologin_request_without_user_or_app_signs_the_client_in_at_the_link() {
+    let (app, sim, ids) = setup().await;
+    let url = autologin_url(&sim, "user0002", "applinks_billing_view");
+    assert_eq!(url, app.url("/sso/cpanel/billing_view"));
+    let fields = cpanel_fields(&sim, "user0002", "applinks_billing_view");
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        !names.contains(&"user") && !names.contains(&"app"),
+        "{names:?}"
+    );
+    for name in [
+        "token",
+        "attempt",
+        "subscriber_unique_id",
+        "base64_png_image",
+        "group_id",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    assert!(fields.contains(&("subscriber_unique_id".into(), ids[1].to_string())));
+
+    let (status, body) = post_autologin(&url, &fields).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let target = body["redirect_url"].as_str().unwrap().to_string();
+    assert!(
+        target.starts_with(&app.url("/sso/login?token=")),
+        "{target}"
+    );
+    let browser = client();
+    let r = browser.get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(r.headers()), "/client/billing");
+    let html = browser
+        .get(app.url("/client/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(select(&html, ".client-name"), ["Client of user0002"]);
+    assert_eq!(select(&html, "h1"), ["View Billing Information"]);
+
+    // A caller that does send `user` and `app` is cross-checked against them.
+    let mut named = fields.clone();
+    named.push(("user".into(), "user0002".into()));
+    named.push(("app".into(), "applinks_billing_view".into()));
+    assert_eq!(post_autologin(&url, &named).await.0, StatusCode::OK);
+    for (name, value) in [("user", "user0001"), ("app", "applinks_ticket_open")] {
+        let mut wrong = fields.clone();
+        wrong.push((name.into(), value.into()));
+        let (status, body) = post_autologin(&url, &wrong).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+    }
+    // Another link's URL with this link's fields signs in at that other link: the path is
+    // what names the link, and both belong to the same account.
+    let (status, body) = post_autologin(&app.url("/sso/cpanel/profile"), &fields).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = post_autologin(&app.url("/sso/cpanel/no_such_link"), &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -208,7 +316,8 @@ async fn a_client_session_gives_no_access_to_the_admin_area() {
 #[tokio::test]
 async fn wrong_credentials_are_refused_with_403_and_store_nothing() {
     let (app, sim, ids) = setup().await;
-    let good = autologin_fields(&sim, "user0001", OPEN_TICKET);
+    let url = autologin_url(&sim, "user0001", OPEN_TICKET);
+    let good = cpanel_fields(&sim, "user0001", OPEN_TICKET);
     let with = |name: &str, value: &str| -> Vec<(String, String)> {
         good.iter()
             .map(|(k, v)| {
@@ -227,22 +336,34 @@ async fn wrong_credentials_are_refused_with_403_and_store_nothing() {
         .as_str()
         .unwrap()
         .to_string();
+    let without_token: Vec<(String, String)> =
+        good.iter().filter(|(k, _)| k != "token").cloned().collect();
+    let without_id: Vec<(String, String)> = good
+        .iter()
+        .filter(|(k, _)| k != "subscriber_unique_id")
+        .cloned()
+        .collect();
     for fields in [
         with("token", "wrong"),
         with("token", &other_token),
         with("token", ""),
-        with("user", "user0002"),
+        without_token,
         with("subscriber_unique_id", &ids[1].to_string()),
         with("subscriber_unique_id", "999999"),
         with("subscriber_unique_id", "x"),
+        without_id,
     ] {
-        let (status, body) = autologin(&app, &fields).await;
+        let (status, body) = post_autologin(&url, &fields).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{fields:?}");
         assert!(body["error"].is_string(), "{body}");
     }
+    // The keyless URL refuses a wrong `user` too.
+    let mut keyless = autologin_fields(&sim, "user0001", OPEN_TICKET);
+    keyless[2].1 = "user0002".into();
+    assert_eq!(autologin(&app, &keyless).await.0, StatusCode::FORBIDDEN);
     assert_eq!(token_count(&app).await, 0);
 
-    let (status, body) = autologin(&app, &good).await;
+    let (status, body) = post_autologin(&url, &good).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(token_count(&app).await, 1);
 }
@@ -352,6 +473,11 @@ async fn a_hidden_or_unknown_link_and_a_switched_off_application_are_refused_wit
     unknown[0].1 = "someone_elses_app".into();
     let (status, _) = autologin(&app, &unknown).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The keyless URL cannot tell which link is meant without `app`.
+    unknown.remove(0);
+    let (status, body) = autologin(&app, &unknown).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "unknown_link");
 
     let profile = autologin_fields(&sim, "user0001", "applinks_profile");
     sqlx::query("update applications set enabled = false where app = 'cpanel'")

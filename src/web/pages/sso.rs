@@ -1,7 +1,11 @@
-//! Single sign-on from cPanel / WP Squared (SPEC §8, whm-api.md §4).
+//! Single sign-on from cPanel / WP Squared (SPEC §8, whm-api.md §6).
 //!
-//! `POST /sso/cpanel` is called server to server by cPanel (exempt from CSRF, authenticated by
-//! the account's link secret) and answers JSON only: a `redirect_url` to `/sso/login` with a
+//! `POST /sso/cpanel/{link}` is every link's `autologin_token_url`. cPanel calls it server to
+//! server (exempt from CSRF, authenticated by the account's link secret) with the link's
+//! stored fields, `token` and `attempt`, but **without `user` and `app`**: the account is
+//! identified by `subscriber_unique_id` + `token`, the link by the path; `user` and `app` are
+//! cross-checked only when a caller sends them. `POST /sso/cpanel` (no key) takes callers that
+//! name the link with `app`. Both answer JSON only: a `redirect_url` to `/sso/login` with a
 //! one-time token, a `redirect_url` to the explaining `/client/login?sso=disabled` when a
 //! setting refuses, or 403 `{"error": …}` for bad credentials. `GET /sso/login` consumes the
 //! token and starts a *client* session; it never touches the admin's session key.
@@ -9,7 +13,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -34,11 +38,14 @@ pub const TOKEN_TTL_SECS: i64 = 120;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/sso/cpanel", post(autologin))
+        .route("/sso/cpanel", post(autologin_named_by_app))
+        .route("/sso/cpanel/{link}", post(autologin_link))
         .route("/sso/login", get(login))
 }
 
-/// The four fields cPanel sends, from a form or a JSON body.
+/// The fields that identify the caller, from a form or a JSON body. cPanel sends more (the
+/// link's stored fields, `attempt`); they are ignored. `user` and `app` stay empty when not
+/// sent.
 #[derive(Debug, Default)]
 struct AutologinRequest {
     app: String,
@@ -98,13 +105,34 @@ fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// `POST /sso/cpanel`: cPanel's `autologin_token_url`.
-async fn autologin(
+/// `POST /sso/cpanel/{link}`: the `autologin_token_url` of one link, as cPanel calls it.
+async fn autologin_link(
+    State(state): State<AppState>,
+    Path(link): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    autologin(state, Some(&link), &headers, &body).await
+}
+
+/// `POST /sso/cpanel`: for callers that name the link with `app`.
+async fn autologin_named_by_app(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
-    let Some(req) = AutologinRequest::parse(&headers, &body) else {
+    autologin(state, None, &headers, &body).await
+}
+
+/// Checks the caller, then the link, then the SSO switches, and answers where the browser
+/// goes. `path_link` is the link key of the URL, if the URL names one.
+async fn autologin(
+    state: AppState,
+    path_link: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AppResult<Response> {
+    let Some(req) = AutologinRequest::parse(headers, body) else {
         return Ok(refuse(StatusCode::BAD_REQUEST, "malformed_body"));
     };
     // Credentials first, all refused alike, so the answer says nothing about which part
@@ -116,7 +144,8 @@ async fn autologin(
     let Some(account) = db::provisioning::account(&state.pool, account_id).await? else {
         return Ok(forbidden(BAD));
     };
-    if account.username.is_empty() || account.username != req.user {
+    // The token is the credential; `user` is only a cross-check, and only when sent.
+    if account.username.is_empty() || (!req.user.is_empty() && account.username != req.user) {
         return Ok(forbidden(BAD));
     }
     let Ok(app) = account.module.parse::<App>() else {
@@ -142,8 +171,22 @@ async fn autologin(
         return Ok(forbidden("account_terminated"));
     }
 
-    // The link must be one of ours, shown, of an application that is on.
-    let Some(def) = links::key_of_cpanel_app(&req.app).and_then(links::find) else {
+    // The link: named by the URL, or by `app`; when both name one, they must agree.
+    let app_link = if req.app.is_empty() {
+        None
+    } else {
+        match links::key_of_cpanel_app(&req.app) {
+            Some(key) => Some(key),
+            None => return Ok(forbidden("unknown_link")),
+        }
+    };
+    let key = match (path_link, app_link) {
+        (Some(path), Some(sent)) if path != sent => return Ok(forbidden("unknown_link")),
+        (Some(key), _) | (None, Some(key)) => key,
+        (None, None) => return Ok(forbidden("unknown_link")),
+    };
+    // It must be one of ours, shown, of an application that is on.
+    let Some(def) = links::find(key) else {
         return Ok(forbidden("unknown_link"));
     };
     let shown = db::links::load(&state.pool, app)

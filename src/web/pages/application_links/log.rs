@@ -1,0 +1,62 @@
+//! The log of an application's last operation, newest first, filterable by level (SPEC §6).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::parse_app;
+use crate::db;
+use crate::db::operations::LogEntry;
+use crate::domain::app::App;
+use crate::domain::operation::Level;
+use crate::web::layout::Chrome;
+use crate::web::{AppError, AppResult};
+
+#[derive(Deserialize)]
+pub struct LogQuery {
+    #[serde(default)]
+    level: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup/application_links/log.html")]
+pub struct LogPage {
+    pub chrome: Chrome,
+    pub app: App,
+    pub level: Option<Level>,
+    pub levels: Vec<Level>,
+    pub entries: Vec<LogEntry>,
+}
+
+impl LogPage {
+    pub fn level_name(key: &str) -> &'static str {
+        key.parse::<Level>().map_or("?", Level::name)
+    }
+
+    pub fn is_selected(&self, l: &Level) -> bool {
+        self.level == Some(*l)
+    }
+}
+
+pub(super) async fn log(
+    State(pool): State<PgPool>,
+    chrome: Chrome,
+    Path(app): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> AppResult<LogPage> {
+    let app = parse_app(&app)?;
+    let level = match q.level.as_deref().filter(|l| !l.is_empty() && *l != "all") {
+        Some(l) => Some(l.parse::<Level>().map_err(AppError::BadRequest)?),
+        None => None,
+    };
+    let entries = db::operations::log_entries(&pool, app, level, 2000).await?;
+    Ok(LogPage {
+        chrome,
+        app,
+        level,
+        levels: Level::ALL.to_vec(),
+        entries,
+    })
+}

@@ -1,0 +1,225 @@
+//! Setup › Application Links. Everything here sits behind the `configure_application_links`
+//! guard in `pages::router`, including routes added later.
+//!
+//! State changes only write to the database and queue jobs (`crate::jobs`); the work itself
+//! happens in workers, so leaving the page never stops a sync.
+//!
+//! This file: the page with one row per application, the switch, the status badge and the
+//! retry. `configure`: the links of one application; `log`: the last operation's log.
+
+mod configure;
+mod log;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use crate::db;
+use crate::db::operations::OperationSummary;
+use crate::domain::app::App;
+use crate::domain::operation::AppStatus;
+use crate::jobs::{self, OperationError};
+use crate::web::error::wants_json;
+use crate::web::layout::{Chrome, flash};
+use crate::web::{AppError, AppResult, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(show))
+        .route("/{app}/enable", post(enable))
+        .route("/{app}/disable", post(disable))
+        .route(
+            "/{app}/configure",
+            get(configure::configure_form).post(configure::save_configuration),
+        )
+        .route("/{app}/status", get(status))
+        .route("/{app}/log", get(log::log))
+        .route("/{app}/retry", post(retry))
+}
+
+const BASE: &str = "/admin/setup/application-links";
+
+fn parse_app(app: &str) -> Result<App, AppError> {
+    app.parse().map_err(|_| AppError::NotFound)
+}
+
+impl From<OperationError> for AppError {
+    fn from(err: OperationError) -> Self {
+        match err {
+            OperationError::NothingToRetry => AppError::BadRequest(err.to_string()),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+/// The badge part of a row: polled while an operation runs.
+#[derive(Template, WebTemplate)]
+#[template(path = "setup/application_links/status.html")]
+pub struct StatusFragment {
+    pub app: App,
+    pub enabled: bool,
+    pub state: AppStatus,
+    pub op: Option<OperationSummary>,
+    pub csrf_token: String,
+}
+
+impl StatusFragment {
+    async fn load(pool: &PgPool, app: App, csrf_token: String) -> AppResult<Self> {
+        let enabled = db::applications::is_enabled(pool, app).await?;
+        let op = db::operations::last(pool, app).await?;
+        let running = op.as_ref().is_some_and(|o| o.finished_at.is_none());
+        let failed = op.as_ref().map_or(0, |o| o.servers_failed);
+        Ok(Self {
+            app,
+            enabled,
+            state: AppStatus::derive(enabled, running, failed),
+            op,
+            csrf_token,
+        })
+    }
+
+    /// Percentage of accounts done (servers when no account is known yet).
+    pub fn percent(&self) -> i64 {
+        match &self.op {
+            Some(o) if o.accounts_total > 0 => o.accounts_done * 100 / o.accounts_total,
+            Some(o) if o.servers_total > 0 => {
+                (o.servers_done + o.servers_failed + o.servers_skipped) * 100 / o.servers_total
+            }
+            _ => 0,
+        }
+    }
+
+    pub fn servers_finished(&self) -> i64 {
+        self.op
+            .as_ref()
+            .map_or(0, |o| o.servers_done + o.servers_failed + o.servers_skipped)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "app": self.app.key(),
+            "enabled": self.enabled,
+            "state": self.state.key(),
+            "operation": self.op.as_ref().map(|o| serde_json::json!({
+                "id": o.id,
+                "kind": o.kind,
+                "started_at": o.started_at,
+                "finished_at": o.finished_at,
+                "servers_total": o.servers_total,
+                "servers_done": o.servers_done,
+                "servers_failed": o.servers_failed,
+                "servers_skipped": o.servers_skipped,
+                "accounts_total": o.accounts_total,
+                "accounts_done": o.accounts_done,
+                "warnings": o.warnings,
+            })),
+        })
+    }
+}
+
+pub struct AppRow {
+    pub app: App,
+    pub servers: i64,
+    pub status: StatusFragment,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "setup/application_links/index.html")]
+pub struct ApplicationLinksPage {
+    pub chrome: Chrome,
+    pub rows: Vec<AppRow>,
+}
+
+async fn show(State(pool): State<PgPool>, chrome: Chrome) -> AppResult<ApplicationLinksPage> {
+    let mut rows = Vec::new();
+    for app in App::ALL {
+        let servers = db::provisioning::servers_of_app(&pool, app).await?.len() as i64;
+        let status = StatusFragment::load(&pool, app, chrome.csrf_token.clone()).await?;
+        rows.push(AppRow {
+            app,
+            servers,
+            status,
+        });
+    }
+    Ok(ApplicationLinksPage { chrome, rows })
+}
+
+async fn enable(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(app): Path<String>,
+) -> AppResult<Redirect> {
+    toggle(&pool, &session, parse_app(&app)?, true).await
+}
+
+async fn disable(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(app): Path<String>,
+) -> AppResult<Redirect> {
+    toggle(&pool, &session, parse_app(&app)?, false).await
+}
+
+async fn toggle(pool: &PgPool, session: &Session, app: App, on: bool) -> AppResult<Redirect> {
+    jobs::set_enabled(pool, app, on).await?;
+    let message = if on {
+        format!(
+            "{} links are being added to every account. You can leave this page: the work continues in the background.",
+            app.name()
+        )
+    } else {
+        format!("{} links are being removed from every account.", app.name())
+    };
+    flash(session, "success", message).await?;
+    Ok(Redirect::to(BASE))
+}
+
+async fn retry(
+    State(pool): State<PgPool>,
+    session: Session,
+    Path(app): Path<String>,
+) -> AppResult<Redirect> {
+    let app = parse_app(&app)?;
+    match jobs::retry_failed(&pool, app).await {
+        Ok(_) => {
+            flash(
+                &session,
+                "success",
+                format!("Retrying the {} servers that failed.", app.name()),
+            )
+            .await?
+        }
+        Err(OperationError::NothingToRetry) => {
+            flash(
+                &session,
+                "info",
+                "There is nothing to retry: no server failed in the last operation.",
+            )
+            .await?
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(BASE))
+}
+
+async fn status(
+    State(pool): State<PgPool>,
+    session: Session,
+    headers: HeaderMap,
+    Path(app): Path<String>,
+) -> AppResult<Response> {
+    let app = parse_app(&app)?;
+    let token = crate::web::csrf::session_token(&session).await?;
+    let fragment = StatusFragment::load(&pool, app, token).await?;
+    if wants_json(&headers) {
+        Ok(Json(fragment.json()).into_response())
+    } else {
+        Ok(fragment.into_response())
+    }
+}
