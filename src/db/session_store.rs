@@ -93,12 +93,15 @@ impl SessionStore for PgSessionStore {
         }
     }
 
+    /// Updates a session that exists; never inserts. tower-sessions calls `save` only for a
+    /// session it loaded from the store (new ones go through `create`), so a missing row means
+    /// the session was deleted meanwhile (signed out, password changed): a request that loaded
+    /// it before must not bring it back by writing it afterwards.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_value(&record.data).map_err(encode)?;
         sqlx::query(
-            "insert into tower_sessions.session (id, data, expiry_date)
-             values ($1, $2, to_timestamp($3))
-             on conflict (id) do update set data = excluded.data, expiry_date = excluded.expiry_date",
+            "update tower_sessions.session set data = $2, expiry_date = to_timestamp($3)
+             where id = $1",
         )
         .bind(record.id.to_string())
         .bind(&data)

@@ -5,6 +5,7 @@ mod clients;
 mod foundation;
 mod helpers;
 mod provisioning;
+mod security;
 mod servers;
 mod sso;
 mod whm_client;

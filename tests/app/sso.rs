@@ -220,6 +220,77 @@ async fn cpanels_exact_autologin_request_without_user_or_app_signs_the_client_in
 }
 
 #[tokio::test]
+async fn the_customers_cpanel_shows_the_links_in_applinks_own_group_with_icons_in_order() {
+    let (app, sim, _) = setup().await;
+    let html = client()
+        .get(format!("{}/cpanel/user0001", sim.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let group = "section.group[data-group=applinks]";
+    assert_eq!(select(&html, &format!("{group} h2")), ["Billing & Support"]);
+    let labels = select(&html, &format!("{group} form.link"));
+    let expected: Vec<&str> = applinks::domain::links::LINKS
+        .iter()
+        .map(|l| l.default_label)
+        .collect();
+    assert_eq!(labels, expected);
+    let doc = scraper::Html::parse_document(&html);
+    let icon = scraper::Selector::parse(&format!("{group} form.link img.icon")).unwrap();
+    let sources: Vec<&str> = doc
+        .select(&icon)
+        .filter_map(|img| img.value().attr("src"))
+        .collect();
+    assert_eq!(sources.len(), 15);
+    assert!(
+        sources
+            .iter()
+            .all(|src| src.starts_with("data:image/png;base64,")),
+        "{sources:?}"
+    );
+    // Nothing of ours is left in cPanel's Preferences group.
+    assert!(select(&html, "section.group[data-group=pref] form.link").is_empty());
+
+    // Renaming the group shows in cPanel after the sync.
+    sqlx::query("update applications set group_label = 'Your Account' where app = 'cpanel'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/disable", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.wait_idle("cpanel").await;
+    let html = client()
+        .get(format!("{}/cpanel/user0001", sim.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        select(&html, group).is_empty(),
+        "disabling removes the group"
+    );
+    app.post_form("/admin/setup/application-links/cpanel/enable", &[])
+        .await;
+    app.wait_idle("cpanel").await;
+    let html = client()
+        .get(format!("{}/cpanel/user0001", sim.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(select(&html, &format!("{group} h2")), ["Your Account"]);
+}
+
+#[tokio::test]
 async fn every_client_destination_shows_its_page_to_a_signed_in_client_and_sends_anonymous_visitors_to_sign_in()
  {
     let (app, sim, _) = setup().await;

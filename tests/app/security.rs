@@ -1,0 +1,73 @@
+//! Security hardening: findings of the review, each with the test that reproduces it.
+
+use applinks::db::session_store::PgSessionStore;
+use reqwest::StatusCode;
+use tower_sessions::SessionStore as _;
+use tower_sessions::session::{Id, Record};
+
+use crate::helpers::{client, location, spawn_app};
+
+fn record() -> Record {
+    let mut data = std::collections::HashMap::new();
+    data.insert("admin_id".to_string(), serde_json::json!(1));
+    Record {
+        id: Id::default(),
+        data,
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    }
+}
+
+#[tokio::test]
+async fn a_session_deleted_at_sign_out_is_never_written_back_by_a_request_that_loaded_it_before() {
+    let app = spawn_app().await;
+    let store = PgSessionStore::new(app.pool.clone());
+    let mut created = record();
+    store.create(&mut created).await.unwrap();
+
+    // A slow request loads the session, the admin signs out, then the slow request ends and
+    // writes the session it holds.
+    let mut held = store.load(&created.id).await.unwrap().expect("loaded");
+    store.delete(&created.id).await.unwrap();
+    held.data
+        .insert("flash".into(), serde_json::json!("late write"));
+    store.save(&held).await.unwrap();
+    assert!(
+        store.load(&created.id).await.unwrap().is_none(),
+        "the signed-out session stays gone"
+    );
+
+    // A live session is still updated by a save.
+    let mut live = record();
+    store.create(&mut live).await.unwrap();
+    live.data.insert("flash".into(), serde_json::json!("kept"));
+    store.save(&live).await.unwrap();
+    let loaded = store.load(&live.id).await.unwrap().expect("still there");
+    assert_eq!(loaded.data["flash"], "kept");
+}
+
+#[tokio::test]
+async fn a_copied_cookie_stops_working_at_sign_out() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let r = app.get("/admin").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Every stored session id (the signed-in one among them), replayed as a copied cookie
+    // from another client after sign-out.
+    let ids = sqlx::query_scalar::<_, String>("select id from tower_sessions.session")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert!(!ids.is_empty());
+    let r = app.post_form("/admin/logout", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    for id in ids {
+        let r = client()
+            .get(app.url("/admin"))
+            .header("cookie", format!("applinks_session={id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(r.headers()), "/admin/login");
+    }
+}
