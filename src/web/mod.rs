@@ -1,12 +1,13 @@
 //! The admin panel and the HTTP surface: router, state, sessions, CSRF, permissions, pages.
 //!
-//! Layers, outermost first: tracing, tower-http's `CsrfLayer` (Origin / Sec-Fetch-Site),
+//! Layers, outermost first: tracing, security headers, tower-http's `CsrfLayer` (Origin / Sec-Fetch-Site),
 //! sessions, error rendering (so every error page keeps the layout), the synchronizer-token
 //! check on every state-changing request. Permission guards sit on whole route prefixes.
 
 pub mod auth;
 pub mod csrf;
 pub mod error;
+pub mod headers;
 pub mod layout;
 pub mod pages;
 
@@ -65,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(SESSION_INACTIVITY));
 
     let static_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static");
-    Router::new()
+    let router = Router::new()
         .merge(pages::router(state.clone()))
         .nest_service("/static", ServeDir::new(static_dir))
         .fallback(pages::not_found)
@@ -75,7 +76,8 @@ pub fn router(state: AppState) -> Router {
             error::render_errors,
         ))
         .layer(sessions)
-        .layer(csrf::origin_layer(&state.settings))
+        .layer(csrf::origin_layer(&state.settings));
+    headers::apply(router, &state.settings)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -71,3 +71,42 @@ async fn a_copied_cookie_stops_working_at_sign_out() {
         assert_eq!(location(r.headers()), "/admin/login");
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let anonymous = client();
+    let mut responses = vec![
+        anonymous.get(app.url("/admin/login")).send().await.unwrap(),
+        anonymous.get(app.url("/admin")).send().await.unwrap(),
+        anonymous.get(app.url("/nowhere")).send().await.unwrap(),
+        anonymous
+            .get(app.url("/static/applinks.css"))
+            .send()
+            .await
+            .unwrap(),
+        anonymous.get(app.url("/healthz")).send().await.unwrap(),
+        anonymous
+            .post(app.url("/sso/cpanel/profile"))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap(),
+    ];
+    app.login_full_admin().await;
+    responses.push(app.get("/admin/setup/application-links").await);
+    for r in responses {
+        let url = r.url().to_string();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{url}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{url}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{url}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{url}");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "plain http: {url}"
+        );
+    }
+}
