@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(pages::router(state.clone()))
         .nest_service("/static", ServeDir::new(static_dir))
-        .fallback(pages::not_found)
+        .fallback(pages::fallback)
         .layer(axum::middleware::from_fn(csrf::require_token))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

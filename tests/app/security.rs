@@ -110,3 +110,20 @@ async fn every_response_carries_the_security_headers() {
         );
     }
 }
+
+#[tokio::test]
+async fn anonymous_requests_anywhere_under_admin_are_sent_to_sign_in_and_admins_get_404() {
+    let app = spawn_app().await;
+    for path in [
+        "/admin/nowhere",
+        "/admin/setup/nothing/here",
+        "/admin/servers/9/x",
+    ] {
+        let r = client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(r.headers()), "/admin/login", "{path}");
+    }
+    app.login_full_admin().await;
+    let r = app.get("/admin/nowhere").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

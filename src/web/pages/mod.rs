@@ -12,10 +12,14 @@ pub mod servers;
 pub mod sso;
 
 use axum::Router;
+use axum::extract::State;
+use axum::http::Uri;
 use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
 
 use crate::domain::permission::Permission;
-use crate::web::auth::{require_admin, require_permission};
+use crate::web::auth::{CurrentAdmin, require_admin, require_permission};
 use crate::web::{AppError, AppState};
 
 /// Wraps `router` so every route *and* unmatched path below it needs `permission`.
@@ -59,4 +63,17 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// The 404 page, in the layout.
 pub async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+/// The application's fallback: unknown paths under `/admin` sit behind the sign-in too, so
+/// anonymous visitors get the 303 of SPEC §3 and learn nothing about which paths exist.
+pub async fn fallback(
+    State(state): State<AppState>,
+    session: Session,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    if uri.path().starts_with("/admin/") && CurrentAdmin::load(&state, &session).await?.is_none() {
+        return Ok(Redirect::to("/admin/login").into_response());
+    }
+    Err(AppError::NotFound)
 }
