@@ -13,7 +13,7 @@ use crate::crypto::SecretBox;
 use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
 use crate::jobs::{self, JobContext};
-use crate::web::{self, AppState, WebSettings, auth};
+use crate::web::{self, AppState, WebSettings, auth, throttle};
 use crate::whm::client::{ClientSettings, WhmClient};
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
@@ -180,8 +180,8 @@ impl Application {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{addr}"),
         };
-        let limiter = Arc::new(auth::LoginLimiter::new(10));
-        tokio::spawn(auth::prune_limiter(limiter.clone()));
+        let limiter = Arc::new(throttle::LoginLimiter::new(10));
+        tokio::spawn(throttle::prune(limiter.clone()));
         tokio::spawn(
             db::session_store::PgSessionStore::new(pool.clone())
                 .delete_expired_every(std::time::Duration::from_secs(600)),

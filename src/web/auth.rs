@@ -4,9 +4,7 @@
 //! for an unknown username still runs one verification against a dummy hash, so a wrong
 //! username and a wrong password take the same time and read the same.
 
-use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -15,8 +13,6 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use tower_sessions::Session;
 
 use crate::db;
@@ -53,41 +49,6 @@ pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
         .verify_password(password.as_bytes(), &parsed)
         .is_ok()
         && hash.is_some()
-}
-
-/// Slows down repeated sign-in attempts per username and per client address.
-pub struct LoginLimiter {
-    by_username: DefaultKeyedRateLimiter<String>,
-    by_address: DefaultKeyedRateLimiter<String>,
-}
-
-impl LoginLimiter {
-    /// `per_minute` attempts per username; four times that per address.
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-        let m = NonZeroU32::new(per_minute.max(1) * 4).expect("non-zero");
-        Self {
-            by_username: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
-            by_address: DefaultKeyedRateLimiter::keyed(Quota::per_minute(m)),
-        }
-    }
-
-    /// Takes one attempt; `Err(wait)` when the username or the address is over its quota.
-    pub fn attempt(&self, username: &str, address: &str) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        let user = self.by_username.check_key(&username.to_lowercase());
-        let addr = self.by_address.check_key(&address.to_string());
-        match (user, addr) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(n), _) | (_, Err(n)) => Err(n.wait_time_from(now)),
-        }
-    }
-
-    /// Forgets keys whose quota has fully refilled, so memory stays bounded.
-    pub fn retain_recent(&self) {
-        self.by_username.retain_recent();
-        self.by_address.retain_recent();
-    }
 }
 
 /// The signed-in administrator, with what their role grants.
@@ -190,14 +151,5 @@ pub async fn require_permission(
     } else {
         tracing::info!(admin = %admin.username, %permission, "permission denied");
         AppError::Forbidden(permission).into_response()
-    }
-}
-
-/// Forgets stale limiter keys every minute, forever (run it as a task).
-pub async fn prune_limiter(limiter: Arc<LoginLimiter>) {
-    let mut interval = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        interval.tick().await;
-        limiter.retain_recent();
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod headers;
 pub mod layout;
 pub mod pages;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -31,7 +32,7 @@ pub use error::{AppError, AppResult};
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<WebSettings>,
-    pub login_limiter: Arc<auth::LoginLimiter>,
+    pub login_limiter: Arc<throttle::LoginLimiter>,
     /// Encrypts server credentials and link secrets at rest.
     pub secrets: SecretBox,
     /// Calls WHM servers (test connection, import).

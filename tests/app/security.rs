@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
 
-use crate::helpers::{client, location, spawn_app};
+use crate::helpers::{PASSWORD, client, location, spawn_app};
 
 fn record() -> Record {
     let mut data = std::collections::HashMap::new();
@@ -126,4 +126,92 @@ async fn anonymous_requests_anywhere_under_admin_are_sent_to_sign_in_and_admins_
     app.login_full_admin().await;
     let r = app.get("/admin/nowhere").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// A client whose requests come from `address` (any 127.x.y.z is this machine).
+fn client_from(address: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from(address))
+        .build()
+        .unwrap()
+}
+
+/// Signs in from `browser` (fetching the form's CSRF token first); answers the status.
+async fn sign_in_from(
+    app: &crate::helpers::TestApp,
+    browser: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    let html = browser
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::attr(&html, "meta[name=csrf-token]", "content").unwrap();
+    browser
+        .post(app.url("/admin/login"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_never_lock_the_real_admin_out() {
+    let app = spawn_app().await;
+    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+        .await
+        .unwrap();
+    let attacker = client_from([127, 0, 0, 2]);
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(sign_in_from(&app, &attacker, "root", "guess").await);
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let admin = client_from([127, 0, 0, 3]);
+    assert_eq!(
+        sign_in_from(&app, &admin, "root", PASSWORD).await,
+        StatusCode::SEE_OTHER,
+        "the real admin signs in from another address"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_or_control_character_username_is_refused_before_any_work() {
+    let app = spawn_app().await;
+    let browser = client();
+    let long = "a".repeat(10_000);
+    for username in [long.as_str(), "root\nINFO forged line", "root\u{0}"] {
+        assert_eq!(
+            sign_in_from(&app, &browser, username, "x").await,
+            StatusCode::UNAUTHORIZED,
+            "{:?}",
+            &username[..username.len().min(20)]
+        );
+    }
+    // A body beyond the form's bound is refused outright.
+    let huge = "a".repeat(200_000);
+    let r = browser
+        .post(app.url("/admin/login"))
+        .form(&[("username", huge.as_str()), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,12 +15,14 @@ use tower_sessions::Session;
 use crate::db;
 use crate::web::auth::{ADMIN_ID_KEY, verify_password};
 use crate::web::layout::{Chrome, flash};
+use crate::web::throttle::Verdict;
 use crate::web::{AppError, AppResult, AppState, csrf};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/login", get(form).post(sign_in))
         .route("/admin/logout", post(sign_out))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 #[derive(Template, WebTemplate)]
@@ -59,14 +61,34 @@ async fn sign_in(
     Form(creds): Form<Credentials>,
 ) -> AppResult<Response> {
     let username = creds.username.trim().to_string();
-    if let Err(wait) = state
+    // No admin has such a username: refuse it before any work, and never log what was sent.
+    if username.chars().count() > MAX_USERNAME_CHARS || username.chars().any(char::is_control) {
+        tracing::info!(
+            username_chars = username.chars().count(),
+            address = %peer.ip(),
+            "sign-in refused: unusable username"
+        );
+        return Ok(refused(chrome, String::new()));
+    }
+    match state
         .login_limiter
         .attempt(&username, &peer.ip().to_string())
     {
-        tracing::warn!(%username, address = %peer.ip(), "sign-in attempts throttled");
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
+        Verdict::Refuse(wait) => {
+            tracing::warn!(?username, address = %peer.ip(), "sign-in attempts throttled");
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+        Verdict::Proceed(backoff) if !backoff.is_zero() => {
+            tracing::info!(
+                ?username,
+                backoff_ms = backoff.as_millis() as u64,
+                "sign-in slowed down"
+            );
+            tokio::time::sleep(backoff).await;
+        }
+        Verdict::Proceed(_) => {}
     }
     let admin = db::admins::find_by_username(&state.pool, &username).await?;
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
@@ -85,18 +107,28 @@ async fn sign_in(
             Ok(Redirect::to("/admin").into_response())
         }
         _ => {
-            tracing::info!(%username, address = %peer.ip(), "sign-in refused");
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                LoginPage {
-                    chrome,
-                    username,
-                    error: Some("Wrong username or password.".into()),
-                },
-            )
-                .into_response())
+            tracing::info!(?username, address = %peer.ip(), "sign-in refused");
+            Ok(refused(chrome, username))
         }
     }
+}
+
+/// Usernames are at most this long, as `applinks admin create` enforces.
+const MAX_USERNAME_CHARS: usize = 64;
+/// A sign-in form is a username, a password and a token: 64 KiB is plenty.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// The page for a refused sign-in; it never says which part was wrong.
+fn refused(chrome: Chrome, username: String) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        LoginPage {
+            chrome,
+            username,
+            error: Some("Wrong username or password.".into()),
+        },
+    )
+        .into_response()
 }
 
 async fn sign_out(session: Session) -> AppResult<Redirect> {
