@@ -75,6 +75,7 @@ impl CurrentAdmin {
             session.flush().await?;
             return Ok(None);
         };
+        touch(session).await?;
         let grants = db::roles::grants(&state.pool, admin.role_id).await?;
         Ok(Some(Self {
             id: admin.id,
@@ -83,6 +84,23 @@ impl CurrentAdmin {
             grants,
         }))
     }
+}
+
+/// Session key of the last time (unix seconds) the session was marked active.
+const SEEN_AT_KEY: &str = "seen_at";
+/// How often an active session's idle expiry is pushed back.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Keeps an active session alive. The idle expiry moves only when the session is saved, and
+/// a page view that changes nothing is not saved (so it cannot race a sign-out); marking the
+/// session changed at most once a minute keeps the expiry fresh with few writes.
+pub async fn touch(session: &Session) -> Result<(), AppError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let seen = session.get::<i64>(SEEN_AT_KEY).await?;
+    if seen.is_none_or(|seen| now - seen >= TOUCH_EVERY_SECS) {
+        session.insert(SEEN_AT_KEY, now).await?;
+    }
+    Ok(())
 }
 
 /// Rejection for a request with no signed-in admin.

@@ -67,6 +67,11 @@ pub fn origin_layer(settings: &WebSettings) -> CsrfLayer<OriginRejection> {
     }
 }
 
+/// The session's token, if it has one.
+pub async fn existing_token(session: &Session) -> Result<Option<String>, AppError> {
+    Ok(session.get::<String>(TOKEN_KEY).await?)
+}
+
 /// The session's token, created on first use.
 pub async fn session_token(session: &Session) -> Result<String, AppError> {
     if let Some(token) = session.get::<String>(TOKEN_KEY).await? {

@@ -6,13 +6,16 @@ use askama_web::WebTemplate;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
 use crate::domain::permission::Permission;
 use crate::web::auth::CurrentAdmin;
 use crate::web::{AppError, AppState, csrf};
 
 const FLASH_KEY: &str = "flash";
+
+/// A session with nobody signed in (a sign-in form's token) ends after this much inactivity.
+pub const ANONYMOUS_SESSION_IDLE: time::Duration = time::Duration::minutes(30);
 
 /// A one-time message shown on the next page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,12 +96,40 @@ impl Chrome {
                 .collect(),
             None => Vec::new(),
         };
+        // Signed-in pages always carry a form (sign out); anonymous pages get a token only
+        // when they show a form and ask for one (`with_form_token`), so a visitor who reads a
+        // page without a form leaves no session behind.
+        let csrf_token = match admin {
+            Some(_) => csrf::session_token(session).await?,
+            None => csrf::existing_token(session).await?.unwrap_or_default(),
+        };
+        // Removing marks the session changed, so only remove what is there: a page view
+        // without news does not rewrite the session.
+        let flashes = match session.get::<Vec<Flash>>(FLASH_KEY).await? {
+            Some(flashes) => {
+                session.remove_value(FLASH_KEY).await?;
+                flashes
+            }
+            None => Vec::new(),
+        };
         Ok(Self {
             admin: admin.map(|a| (a.username.clone(), a.role_name.clone())),
             nav,
-            csrf_token: csrf::session_token(session).await?,
-            flashes: session.remove(FLASH_KEY).await?.unwrap_or_default(),
+            csrf_token,
+            flashes,
         })
+    }
+
+    /// Makes sure the page carries a CSRF token, for an anonymous page with a form. The
+    /// session this starts lives [`ANONYMOUS_SESSION_IDLE`] at most while nobody signs in.
+    pub async fn with_form_token(mut self, session: &Session) -> Result<Self, AppError> {
+        if self.csrf_token.is_empty() {
+            self.csrf_token = csrf::session_token(session).await?;
+            if self.admin.is_none() {
+                session.set_expiry(Some(Expiry::OnInactivity(ANONYMOUS_SESSION_IDLE)));
+            }
+        }
+        Ok(self)
     }
 }
 

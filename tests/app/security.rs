@@ -215,3 +215,94 @@ async fn a_huge_or_control_character_username_is_refused_before_any_work() {
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 }
+
+async fn session_rows(app: &crate::helpers::TestApp) -> Vec<(String, serde_json::Value, f64)> {
+    sqlx::query_as(
+        "select id, data, extract(epoch from expiry_date - now())::float8
+         from tower_sessions.session order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn pages_without_a_form_store_no_session_and_a_sign_in_form_one_of_30_minutes() {
+    let app = spawn_app().await;
+    let visitor = client();
+    for path in [
+        "/healthz",
+        "/nowhere",
+        "/admin",
+        "/client/tickets",
+        "/client/login",
+        "/sso/login?token=nonsense",
+        "/static/applinks.css",
+    ] {
+        visitor.get(app.url(path)).send().await.unwrap();
+    }
+    assert!(
+        session_rows(&app).await.is_empty(),
+        "an anonymous flood stores nothing"
+    );
+
+    let html = visitor
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        crate::helpers::attr(&html, "meta[name=csrf-token]", "content")
+            .is_some_and(|t| !t.is_empty())
+    );
+    let rows = session_rows(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].2 <= 30.0 * 60.0 + 5.0, "anonymous: {} s", rows[0].2);
+}
+
+#[tokio::test]
+async fn a_signed_in_page_view_does_not_rewrite_the_session() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    app.get("/admin").await;
+    let before = session_rows(&app).await;
+    let signed_in: Vec<_> = before
+        .iter()
+        .filter(|(_, data, _)| data.get("admin_id").is_some())
+        .collect();
+    assert_eq!(signed_in.len(), 1);
+    assert!(signed_in[0].2 > 7.0 * 3600.0, "signed in: 8 h idle expiry");
+    for path in ["/admin", "/admin/setup/application-links", "/admin/servers"] {
+        assert_eq!(app.get(path).await.status(), StatusCode::OK);
+    }
+    let after = session_rows(&app).await;
+    let same: Vec<_> = after.iter().map(|(id, data, _)| (id, data)).collect();
+    let was: Vec<_> = before.iter().map(|(id, data, _)| (id, data)).collect();
+    assert_eq!(
+        same, was,
+        "page views within a minute change nothing stored"
+    );
+
+    // A flash is shown once, then gone from the session.
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/retry", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app
+        .get("/admin/setup/application-links")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::select(&html, ".flash").len(), 1);
+    let html = app
+        .get("/admin/setup/application-links")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(crate::helpers::select(&html, ".flash").is_empty());
+}

@@ -10,11 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
-use tower_sessions::Session;
+use tower_sessions::{Expiry, Session};
 
 use crate::db;
+use crate::web::SESSION_INACTIVITY;
 use crate::web::auth::{ADMIN_ID_KEY, verify_password};
-use crate::web::layout::{Chrome, flash};
+use crate::web::layout::{ANONYMOUS_SESSION_IDLE, Chrome, flash};
 use crate::web::throttle::Verdict;
 use crate::web::{AppError, AppResult, AppState, csrf};
 
@@ -33,16 +34,16 @@ pub struct LoginPage {
     pub error: Option<String>,
 }
 
-async fn form(chrome: Chrome) -> Response {
+async fn form(chrome: Chrome, session: Session) -> AppResult<Response> {
     if chrome.admin.is_some() {
-        return Redirect::to("/admin").into_response();
+        return Ok(Redirect::to("/admin").into_response());
     }
-    LoginPage {
-        chrome,
+    Ok(LoginPage {
+        chrome: chrome.with_form_token(&session).await?,
         username: String::new(),
         error: None,
     }
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -101,6 +102,7 @@ async fn sign_in(
         Some(admin) if ok => {
             // A new session id at sign-in defeats session fixation; a new CSRF token too.
             session.cycle_id().await?;
+            session.set_expiry(Some(Expiry::OnInactivity(SESSION_INACTIVITY)));
             session.insert(ADMIN_ID_KEY, admin.id).await?;
             csrf::rotate_token(&session).await?;
             tracing::info!(admin = %admin.username, "signed in");
@@ -133,6 +135,8 @@ fn refused(chrome: Chrome, username: String) -> Response {
 
 async fn sign_out(session: Session) -> AppResult<Redirect> {
     session.flush().await?;
+    // What remains is an anonymous session carrying the flash.
+    session.set_expiry(Some(Expiry::OnInactivity(ANONYMOUS_SESSION_IDLE)));
     flash(&session, "info", "You have signed out.").await?;
     Ok(Redirect::to("/admin/login"))
 }
