@@ -26,8 +26,9 @@ pub const TOKEN_KEY: &str = "csrf_token";
 pub const FORM_FIELD: &str = "csrf_token";
 /// Name of the header htmx sends.
 pub const HEADER: &str = "x-csrf-token";
-/// Form bodies larger than this are refused before they are parsed.
-const MAX_FORM_BYTES: usize = 1 << 20;
+/// Form bodies larger than this are refused before they are parsed (the largest real form,
+/// the links' configuration, is a few KiB).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 fn exempt(path: &str) -> bool {
     path == "/sso/cpanel" || path.starts_with("/sso/cpanel/")

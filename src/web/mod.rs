@@ -15,7 +15,7 @@ pub mod throttle;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use sqlx::PgPool;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -71,6 +71,9 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router(state.clone()))
         .nest_service("/static", ServeDir::new(static_dir))
         .fallback(pages::fallback)
+        // Every body is bounded: forms and cPanel's autologin POST (the link's fields with its
+        // icon) are a few KiB.
+        .layer(DefaultBodyLimit::max(csrf::MAX_FORM_BYTES))
         .layer(axum::middleware::from_fn(csrf::require_token))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

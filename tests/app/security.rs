@@ -306,3 +306,49 @@ async fn a_signed_in_page_view_does_not_rewrite_the_session() {
         .unwrap();
     assert!(crate::helpers::select(&html, ".flash").is_empty());
 }
+
+#[tokio::test]
+async fn an_oversized_or_field_flooded_configure_form_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let path = "/admin/setup/application-links/cpanel/configure";
+    let token = app.csrf_token().await;
+    // 16,000 fields within the size bound: refused at once, not parsed quadratically.
+    let mut flood: Vec<(String, String)> = (0..16_000)
+        .map(|_| ("x".to_string(), String::new()))
+        .collect();
+    flood.push(("csrf_token".into(), token.clone()));
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&flood)
+        .finish();
+    assert!(body.len() < 64 * 1024, "{}", body.len());
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // A body beyond 64 KiB is refused before anything reads it.
+    let huge = "x".repeat(100 * 1024);
+    let r = app
+        .client
+        .post(app.url(path))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("label_profile", huge.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let labels: Vec<String> =
+        sqlx::query_scalar("select label from app_links where link_key = 'profile'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(labels.iter().all(|l| l == "Manage Profile"), "{labels:?}");
+}

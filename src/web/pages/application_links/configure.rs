@@ -2,6 +2,8 @@
 //! shown?, display label and order, saved as a whole. The arrows work without JavaScript:
 //! they re-render the form with the new order and save nothing until *Save Changes*.
 
+use std::collections::HashSet;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -16,8 +18,11 @@ use crate::db;
 use crate::domain::app::App;
 use crate::domain::links::{self, ConfigErrors, ConfigInput, LinkSetting};
 use crate::jobs;
-use crate::web::AppResult;
 use crate::web::layout::{Chrome, flash};
+use crate::web::{AppError, AppResult};
+
+/// More fields than any real configure form sends.
+const MAX_FIELDS: usize = 200;
 
 /// One row of the configure form.
 pub struct LinkRow {
@@ -93,14 +98,18 @@ pub(super) async fn configure_form(
 
 /// Reads the posted form: `group_label`, `label_<key>`, `shown_<key>` (checkbox), `order`
 /// (keys, comma separated), and optionally `move` = `<key>:up` / `<key>:down` from an arrow.
+/// Linear in the number of fields, whatever a hostile form sends.
 fn parse_form(fields: &[(String, String)]) -> (ConfigInput, Option<(String, bool)>) {
     let mut input = ConfigInput::default();
     let mut movement = None;
+    let shown: HashSet<&str> = fields
+        .iter()
+        .filter(|(_, value)| value == "on")
+        .filter_map(|(name, _)| name.strip_prefix("shown_"))
+        .collect();
     for (name, value) in fields {
         if let Some(key) = name.strip_prefix("label_") {
-            let shown = fields
-                .iter()
-                .any(|(n, v)| n == &format!("shown_{key}") && v == "on");
+            let shown = shown.contains(key);
             input.links.push((key.to_string(), shown, value.clone()));
         } else if name == "group_label" {
             input.group_label = Some(value.clone());
@@ -128,6 +137,13 @@ pub(super) async fn save_configuration(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let app = parse_app(&app)?;
+    // The form has 15 links × 2 fields and a few more; anything far beyond is not ours.
+    if fields.len() > MAX_FIELDS {
+        return Err(AppError::BadRequest(format!(
+            "The form has {} fields; a configuration has at most {MAX_FIELDS}.",
+            fields.len()
+        )));
+    }
     let enabled = db::applications::is_enabled(&pool, app).await?;
     let (mut input, movement) = parse_form(&fields);
 
