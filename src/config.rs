@@ -1,9 +1,10 @@
 //! Settings from flags or the environment (SPEC §2). Every setting has a `--flag` and an
 //! environment variable; secrets are `SecretString` so they never reach a log line.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
 use secrecy::SecretString;
 
 /// Default database: a local PostgreSQL with trust authentication.
@@ -37,6 +38,23 @@ pub struct WebArgs {
     /// cookies are marked Secure.
     #[arg(long, env = "APPLINKS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies in front of applinks (addresses or CIDRs, comma-separated). Only a
+    /// request from one of them may name the client's address in `X-Forwarded-For` or
+    /// `Forwarded`; sign-in throttling and the loopback rule of /metrics use that address.
+    #[arg(long, env = "APPLINKS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Bearer token for `/metrics`. Without one, `/metrics` answers only requests made
+    /// directly from this machine (loopback, not through a proxy).
+    #[arg(long, env = "APPLINKS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<SecretString>,
+}
+
+/// A proxy address (`10.0.0.5`) or network (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an IP address nor a CIDR network"))
 }
 
 /// The key that encrypts server credentials and link secrets at rest.
@@ -233,5 +251,21 @@ impl WebArgs {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::parse_proxy;
+
+    #[test]
+    fn a_proxy_is_an_address_or_a_network() {
+        assert_eq!(parse_proxy("10.0.0.5").unwrap().to_string(), "10.0.0.5/32");
+        assert_eq!(
+            parse_proxy(" 10.0.0.0/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(parse_proxy("::1").unwrap().to_string(), "::1/128");
+        assert!(parse_proxy("proxy.example").is_err());
     }
 }

@@ -190,6 +190,8 @@ impl Application {
             pool: pool.clone(),
             settings: Arc::new(WebSettings {
                 public_url: public_url.clone(),
+                trusted_proxies: web.trusted_proxies.clone(),
+                metrics_token: web.metrics_token.clone(),
             }),
             login_limiter: limiter,
             secrets: secrets.clone(),

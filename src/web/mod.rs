@@ -5,6 +5,7 @@
 //! check on every state-changing request. Permission guards sit on whole route prefixes.
 
 pub mod auth;
+pub mod client_addr;
 pub mod csrf;
 pub mod error;
 pub mod headers;
@@ -44,6 +45,10 @@ pub struct AppState {
 pub struct WebSettings {
     /// Base URL without trailing slash, e.g. `https://billing.example.com`.
     pub public_url: String,
+    /// Proxies whose forwarding headers name the client (`APPLINKS_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bearer token of `/metrics` (`APPLINKS_METRICS_TOKEN`).
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 impl WebSettings {
@@ -94,9 +99,12 @@ mod tests {
     fn cookies_are_secure_exactly_when_the_public_url_is_https() {
         let https = WebSettings {
             public_url: "https://billing.example.com".into(),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
         };
         let http = WebSettings {
             public_url: "http://127.0.0.1:8080".into(),
+            ..https.clone()
         };
         assert!(https.secure_cookies());
         assert!(!http.secure_cookies());

@@ -104,14 +104,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with `workers` in-process workers (0: none; tests then start worker processes).
 pub async fn spawn_app_with_workers(workers: usize) -> TestApp {
+    spawn_app_with(workers, |_| {}).await
+}
+
+/// The app with web settings changed by `configure`.
+pub async fn spawn_app_with(workers: usize, configure: impl FnOnce(&mut WebArgs)) -> TestApp {
     let db = TestDb::create().await;
     let pool = applinks::db::migrate::connect(&db.url)
         .await
         .expect("connect");
-    let web = WebArgs {
+    let mut web = WebArgs {
         bind: "127.0.0.1:0".parse().expect("addr"),
         public_url: None,
+        trusted_proxies: Vec::new(),
+        metrics_token: None,
     };
+    configure(&mut web);
     let secret_key = SecretBox::generate_key();
     let secrets = SecretBox::from_base64(Some(&secret_key)).expect("key");
     let app = Application::build(pool.clone(), &web, secrets.clone())

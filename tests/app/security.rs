@@ -352,3 +352,101 @@ async fn an_oversized_or_field_flooded_configure_form_is_refused_and_changes_not
             .unwrap();
     assert!(labels.iter().all(|l| l == "Manage Profile"), "{labels:?}");
 }
+
+#[tokio::test]
+async fn metrics_need_the_bearer_token_when_one_is_set_and_refuse_proxied_requests_without_one() {
+    let app = crate::helpers::spawn_app_with(0, |web| {
+        web.metrics_token = Some("scrape-me".to_string().into());
+    })
+    .await;
+    let r = client().get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client()
+        .get(app.url("/metrics"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = client()
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("applinks_jobs"));
+
+    // No token, and a proxy on this machine relays the request: not a local scrape.
+    let app = crate::helpers::spawn_app_with(0, |web| {
+        web.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let r = client()
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = client().get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a direct local scrape");
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // Without trusted proxies, rotating X-Forwarded-For does not dodge the throttle.
+    let app = spawn_app().await;
+    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+        .await
+        .unwrap();
+    let mut last = StatusCode::OK;
+    for i in 0..12 {
+        last = sign_in_forwarded(&app, &format!("198.51.100.{i}")).await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+
+    // Behind a trusted proxy, each forwarded client has its own quota.
+    let app = crate::helpers::spawn_app_with(0, |web| {
+        web.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+        .await
+        .unwrap();
+    for _ in 0..12 {
+        last = sign_in_forwarded(&app, "198.51.100.1").await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        sign_in_forwarded(&app, "198.51.100.2").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not throttled"
+    );
+}
+
+/// A wrong-password sign-in whose request names `forwarded` in X-Forwarded-For.
+async fn sign_in_forwarded(app: &crate::helpers::TestApp, forwarded: &str) -> StatusCode {
+    let browser = client();
+    let html = browser
+        .get(app.url("/admin/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::helpers::attr(&html, "meta[name=csrf-token]", "content").unwrap();
+    browser
+        .post(app.url("/admin/login"))
+        .header("x-forwarded-for", forwarded)
+        .form(&[
+            ("username", "root"),
+            ("password", "guess"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}

@@ -1,10 +1,8 @@
 //! Sign-in and sign-out.
 
-use std::net::SocketAddr;
-
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,6 +13,7 @@ use tower_sessions::{Expiry, Session};
 use crate::db;
 use crate::web::SESSION_INACTIVITY;
 use crate::web::auth::{ADMIN_ID_KEY, verify_password};
+use crate::web::client_addr::ClientAddr;
 use crate::web::layout::{ANONYMOUS_SESSION_IDLE, Chrome, flash};
 use crate::web::throttle::Verdict;
 use crate::web::{AppError, AppResult, AppState, csrf};
@@ -57,7 +56,7 @@ pub struct Credentials {
 async fn sign_in(
     State(state): State<AppState>,
     session: Session,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     chrome: Chrome,
     Form(creds): Form<Credentials>,
 ) -> AppResult<Response> {
@@ -66,17 +65,14 @@ async fn sign_in(
     if username.chars().count() > MAX_USERNAME_CHARS || username.chars().any(char::is_control) {
         tracing::info!(
             username_chars = username.chars().count(),
-            address = %peer.ip(),
+            address = %peer.ip,
             "sign-in refused: unusable username"
         );
         return Ok(refused(chrome, String::new()));
     }
-    match state
-        .login_limiter
-        .attempt(&username, &peer.ip().to_string())
-    {
+    match state.login_limiter.attempt(&username, &peer.ip.to_string()) {
         Verdict::Refuse(wait) => {
-            tracing::warn!(?username, address = %peer.ip(), "sign-in attempts throttled");
+            tracing::warn!(?username, address = %peer.ip, "sign-in attempts throttled");
             return Err(AppError::TooManyRequests {
                 retry_after_secs: wait.as_secs().max(1),
             });
@@ -109,7 +105,7 @@ async fn sign_in(
             Ok(Redirect::to("/admin").into_response())
         }
         _ => {
-            tracing::info!(?username, address = %peer.ip(), "sign-in refused");
+            tracing::info!(?username, address = %peer.ip, "sign-in refused");
             Ok(refused(chrome, username))
         }
     }

@@ -3,19 +3,27 @@
 //! The figures come from the database at scrape time (queue depth, live workers, each
 //! application's switch and last operation), so every web instance reports the same numbers
 //! whichever process did the work. The text format is the `prometheus` crate's encoder.
+//!
+//! Access: the bearer of `APPLINKS_METRICS_TOKEN`, or without one only direct requests from
+//! this machine (the figures name servers and show the load: not for the world).
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
+use subtle::ConstantTimeEq;
 
 use crate::db;
 use crate::domain::app::App;
 use crate::jobs::{HEARTBEAT, MISSED_HEARTBEATS, PROVISION_QUEUE};
-use crate::web::{AppResult, AppState};
+use crate::web::client_addr::ClientAddr;
+use crate::web::{AppResult, AppState, WebSettings};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -32,7 +40,48 @@ fn gauge(
     Ok(g)
 }
 
-async fn metrics(State(pool): State<PgPool>) -> AppResult<impl IntoResponse> {
+/// Who may read `/metrics`: the bearer of `APPLINKS_METRICS_TOKEN` when one is set; without
+/// one, only requests made directly on this machine. `None` when allowed, else the answer.
+fn refusal(settings: &WebSettings, client: ClientAddr, headers: &HeaderMap) -> Option<Response> {
+    let Some(token) = &settings.metrics_token else {
+        if client.is_direct_loopback() {
+            return None;
+        }
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                "/metrics answers only this machine: set APPLINKS_METRICS_TOKEN to scrape it from elsewhere\n",
+            )
+                .into_response(),
+        );
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(sent.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is required\n",
+        )
+            .into_response(),
+    )
+}
+
+async fn metrics(
+    State(pool): State<PgPool>,
+    State(settings): State<Arc<WebSettings>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    if let Some(refused) = refusal(&settings, client, &headers) {
+        return Ok(refused);
+    }
     let registry = Registry::new();
     let jobs = gauge(
         &registry,
@@ -138,5 +187,6 @@ async fn metrics(State(pool): State<PgPool>) -> AppResult<impl IntoResponse> {
     Ok((
         [(header::CONTENT_TYPE, encoder.format_type().to_string())],
         body,
-    ))
+    )
+        .into_response())
 }
