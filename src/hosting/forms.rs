@@ -585,6 +585,21 @@ mod tests {
     }
 
     #[test]
+    fn a_client_form_without_an_email_is_valid_but_a_bad_one_is_not() {
+        let form = |email: &str| ClientForm {
+            name: "Acme".into(),
+            email: email.into(),
+            allow_sso: None,
+        };
+        assert_eq!(form("  ").validate().unwrap().email, None);
+        assert_eq!(
+            form("A@Acme.Example").validate().unwrap().email.as_deref(),
+            Some("A@acme.example")
+        );
+        assert!(form("acme").validate().unwrap_err().get("email").is_some());
+    }
+
+    #[test]
     fn cpanel_usernames_are_lowercase_alphanumerics() {
         assert_eq!(parse_cpanel_username("User0001"), Some("user0001".into()));
         assert_eq!(parse_cpanel_username(""), Some(String::new()));

@@ -137,14 +137,8 @@ async fn create(
         Err(errors) => return invalid_client(&state, &session, None, &form, errors).await,
     };
     let mut conn = state.pool.acquire().await?;
-    match db::clients::insert(
-        &mut conn,
-        &input.name,
-        input.email.as_deref(),
-        input.allow_sso,
-    )
-    .await
-    {
+    let email = input.email.as_deref();
+    match db::clients::insert(&mut conn, &input.name, email, input.allow_sso).await {
         Ok(id) => {
             flash(
                 &session,
