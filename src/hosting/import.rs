@@ -45,8 +45,8 @@ impl SkipReason {
         match self {
             SkipReason::AlreadyImported => "already in applinks",
             SkipReason::NoUsername => "no username on the server",
-            SkipReason::BadUsername => "a username cPanel does not allow",
-            SkipReason::BadDomain => "a domain that is not a valid host name",
+            SkipReason::BadUsername => "with a username cPanel does not allow",
+            SkipReason::BadDomain => "with a domain that is not a valid host name",
         }
     }
 }
