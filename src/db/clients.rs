@@ -1,5 +1,6 @@
 //! Clients (the hosting customers) and their users (SPEC §5, §8). A client has exactly one
-//! owner user, created with it; the client's e-mail is the owner's.
+//! owner user, created with it; the client's e-mail is the owner's. Either may be missing
+//! (`None`, NULL in the database, never ''): cPanel lists some accounts without an e-mail.
 
 use sqlx::{PgConnection, PgExecutor};
 
@@ -8,7 +9,8 @@ use sqlx::{PgConnection, PgExecutor};
 pub struct Client {
     pub id: i64,
     pub name: String,
-    pub email: String,
+    /// `None`: the client has no e-mail, so no imported account is ever matched to it by one.
+    pub email: Option<String>,
     /// *Allow Single Sign-On* for the whole client.
     pub allow_sso: bool,
     pub accounts: i64,
@@ -20,7 +22,8 @@ pub struct ClientUser {
     pub id: i64,
     pub client_id: i64,
     pub name: String,
-    pub email: String,
+    /// Only an owner can lack one (when its client does); added users always have one.
+    pub email: Option<String>,
     pub is_owner: bool,
     /// This user may sign in through single sign-on.
     pub sso_allowed: bool,
@@ -57,11 +60,12 @@ pub fn is_user_email_taken(err: &sqlx::Error) -> bool {
 }
 
 /// Creates a client and its owner user (same name and e-mail, SSO allowed), in one
-/// transaction. Fails with [`is_email_taken`] when another client has the e-mail.
+/// transaction. Fails with [`is_email_taken`] when another client has the e-mail; any number
+/// of clients can be without one.
 pub async fn insert(
     conn: &mut PgConnection,
     name: &str,
-    email: &str,
+    email: Option<&str>,
     allow_sso: bool,
 ) -> sqlx::Result<i64> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -86,13 +90,13 @@ pub async fn insert(
     Ok(id)
 }
 
-/// Updates a client; the owner user's e-mail follows the client's. False when there is no
-/// such client.
+/// Updates a client; the owner user's e-mail follows the client's (removed with it, too).
+/// False when there is no such client.
 pub async fn update(
     conn: &mut PgConnection,
     id: i64,
     name: &str,
-    email: &str,
+    email: Option<&str>,
     allow_sso: bool,
 ) -> sqlx::Result<bool> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -121,7 +125,7 @@ pub async fn update(
 }
 
 /// The client whose e-mail, or one of whose users' e-mail, is `email` (case-insensitive);
-/// the client's own e-mail wins.
+/// the client's own e-mail wins. Clients and users without an e-mail never match.
 pub async fn find_id_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "select id from (

@@ -99,7 +99,8 @@ pub struct ClientIdentity {
     pub client_name: String,
     pub user_id: i64,
     pub user_name: String,
-    pub user_email: String,
+    /// `None` for an owner whose client has no e-mail (imported without one).
+    pub user_email: Option<String>,
 }
 
 pub async fn identity(

@@ -4,7 +4,14 @@
 //! accounts that are new. An account the server already has in applinks (same username) is
 //! skipped, so importing again is harmless.
 //!
-//! One transaction per import: it lands whole or not at all. The admin page and
+//! An account listed without a usable e-mail (`*unknown*`, empty, malformed; see
+//! [`listed_email`]) gets a client of its own without an e-mail: it never matches an existing
+//! client, since nothing would tell which one it belongs to.
+//!
+//! One transaction per import: it lands whole or not at all. So every field is checked before
+//! it reaches the database: an account with a field applinks cannot store (a username cPanel
+//! would not allow, a domain that is no host name, control characters) is skipped and named in
+//! the summary, instead of one bad row rolling back the whole import. The admin page and
 //! `applinks server import` both call [`import_accounts`].
 
 use std::collections::{BTreeMap, HashSet};
@@ -13,9 +20,12 @@ use sqlx::PgPool;
 
 use crate::crypto::SecretBox;
 use crate::db;
-use crate::hosting::forms::{AccountStatus, parse_email};
+use crate::domain::email::listed_email;
+use crate::domain::server::parse_host;
+use crate::hosting::forms::{AccountStatus, parse_cpanel_username};
 use crate::hosting::servers::{ConnectionError, connection};
 use crate::whm::client::WhmClient;
+use crate::whm::types::Account as ListedAccount;
 
 /// Why an account of the server was not imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,8 +34,10 @@ pub enum SkipReason {
     AlreadyImported,
     /// The server lists an account without a username.
     NoUsername,
-    /// No client has the account's e-mail and there is no usable e-mail to create one with.
-    NoEmail,
+    /// The username is not one cPanel allows (see [`parse_cpanel_username`]).
+    BadUsername,
+    /// The domain is not a host name (too long, control characters, …).
+    BadDomain,
 }
 
 impl SkipReason {
@@ -33,9 +45,71 @@ impl SkipReason {
         match self {
             SkipReason::AlreadyImported => "already in applinks",
             SkipReason::NoUsername => "no username on the server",
-            SkipReason::NoEmail => "no usable contact e-mail to match or create a client",
+            SkipReason::BadUsername => "with a username cPanel does not allow",
+            SkipReason::BadDomain => "with a domain that is not a valid host name",
         }
     }
+}
+
+/// How a skipped account is named in the summary: at most 40 characters, control characters
+/// replaced, since the server's text ends up in a flash message (stored in the session) and
+/// on the terminal.
+fn shown(text: &str) -> String {
+    let text = text.trim();
+    let mut out: String = text
+        .chars()
+        .take(40)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+/// An account of the listing with every field checked, ready to store.
+struct Checked {
+    user: String,
+    domain: String,
+    email: Option<String>,
+    status: AccountStatus,
+}
+
+impl Checked {
+    /// The name of the client created for the account: its domain, or its username when the
+    /// domain is missing or longer than a client name may be (200 characters).
+    fn client_name(&self) -> &str {
+        if self.domain.is_empty() || self.domain.chars().count() > 200 {
+            &self.user
+        } else {
+            &self.domain
+        }
+    }
+}
+
+/// Checks one listed account; the reason and who to name when it cannot be imported.
+fn check(acct: &ListedAccount) -> Result<Checked, (SkipReason, String)> {
+    let user = match parse_cpanel_username(&acct.user) {
+        Some(user) if user.is_empty() => {
+            return Err((SkipReason::NoUsername, shown(&acct.domain)));
+        }
+        Some(user) => user,
+        None => return Err((SkipReason::BadUsername, shown(&acct.user))),
+    };
+    let domain = match acct.domain.trim() {
+        "" => String::new(),
+        domain => parse_host(domain).ok_or((SkipReason::BadDomain, user.clone()))?,
+    };
+    Ok(Checked {
+        user,
+        domain,
+        email: listed_email(&acct.email),
+        status: if acct.suspended {
+            AccountStatus::Suspended
+        } else {
+            AccountStatus::Active
+        },
+    })
 }
 
 /// What an import did.
@@ -44,6 +118,8 @@ pub struct ImportSummary {
     /// Accounts the server listed.
     pub listed: usize,
     pub clients_created: usize,
+    /// Of the created clients, those without an e-mail (their account listed none usable).
+    pub clients_without_email: usize,
     /// Existing clients that received accounts.
     pub clients_matched: usize,
     /// The new accounts' ids, in the server's order.
@@ -59,8 +135,14 @@ impl ImportSummary {
 
     /// One sentence with the counts.
     pub fn sentence(&self) -> String {
+        // Said only when it happened: such clients cannot be matched by a later import, and
+        // the admin may want to give them an e-mail.
+        let without_email = match self.clients_without_email {
+            0 => String::new(),
+            n => format!(" ({n} without an e-mail)"),
+        };
         format!(
-            "Imported from {} accounts on the server: created {} clients, matched {} existing clients, created {} accounts, skipped {}.",
+            "Imported from {} accounts on the server: created {} clients{without_email}, matched {} existing clients, created {} accounts, skipped {}.",
             self.listed,
             self.clients_created,
             self.clients_matched,
@@ -129,7 +211,9 @@ pub async fn import_accounts(
         .bind(server_id)
         .execute(&mut *tx)
         .await?;
-    let known: HashSet<String> = db::accounts::usernames(&mut *tx, server_id)
+    // The usernames applinks has on this server, and those this listing already gave: a
+    // server listing one twice must not get a second (empty) client for it.
+    let mut known: HashSet<String> = db::accounts::usernames(&mut *tx, server_id)
         .await?
         .into_iter()
         .collect();
@@ -143,21 +227,24 @@ pub async fn import_accounts(
             .push(who.to_string());
     };
     let mut created_accounts = Vec::new();
+    let mut without_email = 0;
     for acct in &listed {
-        let user = acct.user.trim().to_ascii_lowercase();
-        if user.is_empty() {
-            skip(SkipReason::NoUsername, acct.domain.trim());
-            continue;
-        }
-        if known.contains(&user) {
-            skip(SkipReason::AlreadyImported, &user);
-            continue;
-        }
-        let Some(email) = parse_email(&acct.email) else {
-            skip(SkipReason::NoEmail, &user);
-            continue;
+        let acct = match check(acct) {
+            Ok(acct) => acct,
+            Err((reason, who)) => {
+                skip(reason, &who);
+                continue;
+            }
         };
-        let client_id = match db::clients::find_id_by_email(&mut *tx, &email).await? {
+        if !known.insert(acct.user.clone()) {
+            skip(SkipReason::AlreadyImported, &acct.user);
+            continue;
+        }
+        let matched = match &acct.email {
+            Some(email) => db::clients::find_id_by_email(&mut *tx, email).await?,
+            None => None,
+        };
+        let client_id = match matched {
             Some(id) => {
                 if !created_clients.contains(&id) {
                     matched_clients.insert(id);
@@ -165,40 +252,34 @@ pub async fn import_accounts(
                 id
             }
             None => {
-                let domain = acct.domain.trim();
-                let name = if domain.is_empty() {
-                    user.as_str()
-                } else {
-                    domain
-                };
-                let id = db::clients::insert(&mut tx, name, &email, true).await?;
+                let name = acct.client_name();
+                let id = db::clients::insert(&mut tx, name, acct.email.as_deref(), true).await?;
                 created_clients.insert(id);
+                if acct.email.is_none() {
+                    without_email += 1;
+                }
                 id
             }
-        };
-        let status = if acct.suspended {
-            AccountStatus::Suspended
-        } else {
-            AccountStatus::Active
         };
         match db::accounts::insert_if_new(
             &mut *tx,
             client_id,
             server_id,
-            &user,
-            acct.domain.trim(),
-            status.key(),
+            &acct.user,
+            &acct.domain,
+            acct.status.key(),
         )
         .await?
         {
             Some(id) => created_accounts.push(id),
-            // Listed twice by the server, or added meanwhile.
-            None => skip(SkipReason::AlreadyImported, &user),
+            // Added by hand meanwhile.
+            None => skip(SkipReason::AlreadyImported, &acct.user),
         }
     }
     tx.commit().await?;
     summary.clients_created = created_clients.len();
     summary.clients_matched = matched_clients.len();
+    summary.clients_without_email = without_email;
     summary.accounts_created = created_accounts;
     tracing::info!(
         server = server_id,

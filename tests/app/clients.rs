@@ -108,7 +108,7 @@ async fn client_forms_refuse_bad_input_with_422_and_save_nothing() {
     for (field, name, email) in [
         ("email", "Acme", "not-an-email"),
         ("email", "Acme", "jane@localhost"),
-        ("email", "Acme", ""),
+        ("email", "Acme", "jane@acme.example, ops@acme.example"),
         ("name", "  ", "jane@acme.example"),
     ] {
         let r = app
@@ -153,6 +153,84 @@ async fn client_forms_refuse_bad_input_with_422_and_save_nothing() {
         .await
         .unwrap();
     assert_eq!(email, "jane@acme.example");
+}
+
+/// The stored e-mails of a client and of its owner user, NULL as `None`.
+async fn stored_emails(app: &TestApp, id: i64) -> (Option<String>, Option<String>) {
+    sqlx::query_as(
+        "select c.email, u.email from clients c
+         join client_users u on u.client_id = c.id and u.is_owner where c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_without_an_email_is_saved_shown_as_no_email_and_others_can_be_too() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let (_, form) = app.text("/admin/clients/new").await;
+    assert_eq!(select(&form, "input[name=email][required]").len(), 0);
+
+    let first = add_client(&app, "No Mail One", "").await;
+    let second = add_client(&app, "No Mail Two", "   ").await;
+    assert_eq!(
+        stored_emails(&app, first).await,
+        (None, None),
+        "NULL, never ''"
+    );
+    assert_eq!(stored_emails(&app, second).await, (None, None));
+
+    let (_, list) = app.text("/admin/clients").await;
+    assert_eq!(
+        select(&list, ".client-row .client-email .no-email"),
+        vec!["no e-mail", "no e-mail"]
+    );
+    let (_, page) = app.text(&format!("/admin/clients/{first}")).await;
+    assert_eq!(
+        select(&page, ".client-details .client-email"),
+        vec!["no e-mail"]
+    );
+    assert_eq!(select(&page, ".user-row .user-email"), vec!["no e-mail"]);
+    let (_, edit) = app.text(&format!("/admin/clients/{first}/edit")).await;
+    assert_eq!(
+        attr(&edit, "input[name=email]", "value").as_deref(),
+        Some("")
+    );
+
+    // Given an e-mail, it is unique again: the other one cannot take it.
+    let html = press(
+        &app,
+        &format!("/admin/clients/{first}/edit"),
+        &[("name", "No Mail One"), ("email", "one@acme.example")],
+    )
+    .await;
+    assert_eq!(
+        select(&html, ".client-details .client-email"),
+        vec!["one@acme.example"]
+    );
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{second}/edit"),
+            &[("name", "No Mail Two"), ("email", "ONE@acme.example")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".field-error[data-field=email]").len(), 1);
+    assert_eq!(stored_emails(&app, second).await, (None, None));
+
+    // And taken away again, from the owner user too.
+    press(
+        &app,
+        &format!("/admin/clients/{first}/edit"),
+        &[("name", "No Mail One"), ("email", "")],
+    )
+    .await;
+    assert_eq!(stored_emails(&app, first).await, (None, None));
+    assert_eq!(count(&app, "clients").await, 2);
 }
 
 #[tokio::test]

@@ -446,12 +446,13 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
 
     let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
-    assert!(flash.contains("created 1 clients"), "{flash}");
+    assert!(
+        flash.contains("created 2 clients (1 without an e-mail)"),
+        "{flash}"
+    );
     assert!(flash.contains("matched 1 existing clients"), "{flash}");
-    assert!(flash.contains("created 3 accounts"), "{flash}");
-    assert!(flash.contains("skipped 1"), "{flash}");
-    let reasons = select(&html, ".flash-info").join(" ");
-    assert!(reasons.contains("noemail"), "{reasons}");
+    assert!(flash.contains("created 4 accounts"), "{flash}");
+    assert!(flash.contains("skipped 0"), "{flash}");
 
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "select a.username, c.name, a.status from accounts a join clients c on c.id = a.client_id
@@ -461,10 +462,15 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
     .await
     .unwrap();
     // `second` and `user0002` share an e-mail: one client (named after the domain of the
-    // first the server lists), two accounts.
+    // first the server lists), two accounts. `noemail` has a client of its own.
     assert_eq!(
         rows,
         vec![
+            (
+                "noemail".into(),
+                "noemail.example.test".into(),
+                "active".into()
+            ),
             (
                 "second".into(),
                 "second.example.test".into(),
@@ -475,6 +481,267 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
                 "user0002".into(),
                 "second.example.test".into(),
                 "active".into()
+            ),
+        ]
+    );
+}
+
+/// The client each of `users` was imported under: (user, client id, client name, client
+/// e-mail, owner user's e-mail), by username.
+async fn clients_of(app: &TestApp) -> Vec<(String, i64, String, Option<String>, Option<String>)> {
+    sqlx::query_as(
+        "select a.username, c.id, c.name, c.email, u.email from accounts a
+         join clients c on c.id = a.client_id
+         join client_users u on u.client_id = c.id and u.is_owner
+         order by a.username",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Adds an account to the simulator through its control endpoint, as a test harness would.
+async fn sim_account(sim: &SimHandle, user: &str, domain: &str, email: &str) {
+    let r = crate::helpers::client()
+        .post(format!("{}/__sim/accounts", sim.url))
+        .json(&serde_json::json!({ "user": user, "domain": domain, "email": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
+}
+
+#[tokio::test]
+async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = spawn_sim(0).await;
+    sim_account(
+        &sim,
+        "multi",
+        "multi.test",
+        "Lead@Multi.Test, billing@other.test",
+    )
+    .await;
+    sim_account(&sim, "known", "known.test", " jane@acme.example ,x@y.test").await;
+    sim_account(
+        &sim,
+        "badfirst",
+        "badfirst.test",
+        "*unknown*, second@first.test",
+    )
+    .await;
+    // The second address of a list is not the account's: no match on it.
+    sim_account(
+        &sim,
+        "second",
+        "second.test",
+        "nobody@none.test, jane@acme.example",
+    )
+    .await;
+    let r = app
+        .post_form(
+            "/admin/clients/new",
+            &[("name", "Acme"), ("email", "JANE@acme.example")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = add_sim_server(&app, &sim, "Sim").await;
+
+    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let flash = select(&html, ".flash-success").join(" ");
+    assert!(flash.contains("created 3 clients,"), "{flash}");
+    assert!(flash.contains("matched 1 existing clients"), "{flash}");
+    assert!(flash.contains("created 4 accounts"), "{flash}");
+    let rows: Vec<_> = clients_of(&app)
+        .await
+        .into_iter()
+        .map(|(user, _, name, email, owner)| (user, name, email, owner))
+        .collect();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "badfirst".into(),
+                "badfirst.test".into(),
+                some("second@first.test"),
+                some("second@first.test")
+            ),
+            (
+                "known".into(),
+                "Acme".into(),
+                some("JANE@acme.example"),
+                some("JANE@acme.example")
+            ),
+            (
+                "multi".into(),
+                "multi.test".into(),
+                some("Lead@multi.test"),
+                some("Lead@multi.test")
+            ),
+            (
+                "second".into(),
+                "second.test".into(),
+                some("nobody@none.test"),
+                some("nobody@none.test")
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn accounts_listed_without_an_email_each_get_a_client_of_their_own_and_reimporting_changes_nothing()
+ {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = spawn_sim(0).await;
+    for (user, domain, email) in [
+        ("unknown1", "unknown1.test", "*unknown*"),
+        ("unknown2", "unknown2.test", "*unknown*"),
+        ("empty", "empty.test", ""),
+        ("nodomain", "", "*unknown*"),
+        ("garbled", "garbled.test", "not an e-mail, neither"),
+    ] {
+        sim.add_account(Account {
+            user: user.into(),
+            domain: domain.into(),
+            email: email.into(),
+            suspended: false,
+        });
+    }
+    // A client that has no e-mail either: nothing ties these accounts to it.
+    let r = app
+        .post_form(
+            "/admin/clients/new",
+            &[("name", "Mailless Ltd"), ("email", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let id = add_sim_server(&app, &sim, "Sim").await;
+    let import = format!("/admin/servers/{id}/import");
+
+    let html = press(&app, &import, &[]).await;
+    let flash = select(&html, ".flash-success").join(" ");
+    assert!(
+        flash.contains("created 5 clients (5 without an e-mail)"),
+        "{flash}"
+    );
+    assert!(flash.contains("matched 0 existing clients"), "{flash}");
+    assert!(flash.contains("created 5 accounts, skipped 0"), "{flash}");
+    let rows = clients_of(&app).await;
+    let names: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "empty.test",
+            "garbled.test",
+            "nodomain",
+            "unknown1.test",
+            "unknown2.test"
+        ]
+    );
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "a client each");
+    assert!(
+        rows.iter().all(|r| r.3.is_none() && r.4.is_none()),
+        "{rows:?}"
+    );
+    assert_eq!(count(&app, "clients").await, 6);
+
+    let (_, page) = app.text(&format!("/admin/clients/{}", rows[0].1)).await;
+    assert_eq!(
+        select(&page, ".client-details .client-email"),
+        vec!["no e-mail"]
+    );
+    assert_eq!(
+        select(&page, ".account-row .account-username"),
+        vec!["empty"]
+    );
+
+    let html = press(&app, &import, &[]).await;
+    let flash = select(&html, ".flash-success").join(" ");
+    assert!(flash.contains("created 0 clients,"), "{flash}");
+    assert!(flash.contains("created 0 accounts, skipped 5"), "{flash}");
+    assert_eq!(clients_of(&app).await, rows, "nothing changed");
+    assert_eq!(count(&app, "clients").await, 6);
+    assert_eq!(count(&app, "client_users").await, 6);
+}
+
+#[tokio::test]
+async fn accounts_with_fields_applinks_cannot_store_are_named_and_the_rest_is_imported() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = spawn_sim(1).await;
+    // A valid host name longer than a client name may be (200 characters).
+    let long_host = format!(
+        "{}.{}.{}.{}.test",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(60),
+        "d".repeat(40)
+    );
+    let absurd_domain = format!("{}.test", "x".repeat(300));
+    let absurd_user = format!("u{}", "x".repeat(299));
+    for (user, domain, email) in [
+        ("longdomain", absurd_domain.as_str(), "l@long.test"),
+        ("ctrl", "ctrl\u{7}.test", "c@ctrl.test"),
+        ("nul\u{0}user", "nul.test", "n@nul.test"),
+        (absurd_user.as_str(), "absurd.test", "a@absurd.test"),
+        ("bell", "bell.test", "b\u{7}ell@bell.test"),
+        ("longhost", long_host.as_str(), "h@host.test"),
+    ] {
+        sim.add_account(Account {
+            user: user.into(),
+            domain: domain.into(),
+            email: email.into(),
+            suspended: false,
+        });
+    }
+    let id = add_sim_server(&app, &sim, "Sim").await;
+
+    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let flash = select(&html, ".flash-success").join(" ");
+    assert!(
+        flash.contains("created 3 clients (1 without an e-mail)"),
+        "{flash}"
+    );
+    assert!(flash.contains("created 3 accounts, skipped 4"), "{flash}");
+    let reasons = select(&html, ".flash-info").join(" ");
+    assert!(
+        reasons.contains("2 with a username cPanel does not allow"),
+        "{reasons}"
+    );
+    // Named, but shortened and without the control characters the server sent.
+    let shortened = format!("u{}…", "x".repeat(39));
+    assert!(
+        reasons.contains(&format!("(nul\u{fffd}user, {shortened})")),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("2 with a domain that is not a valid host name (ctrl, longdomain)"),
+        "{reasons}"
+    );
+    let rows: Vec<_> = clients_of(&app)
+        .await
+        .into_iter()
+        .map(|(user, _, name, email, _)| (user, name, email))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("bell".into(), "bell.test".into(), None),
+            (
+                "longhost".into(),
+                "longhost".into(),
+                Some("h@host.test".into())
+            ),
+            (
+                "user0001".into(),
+                "user0001.example.test".into(),
+                Some("owner0001@example.test".into())
             ),
         ]
     );
@@ -610,4 +877,35 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         (again.accounts_created.len(), again.skipped_total()),
         (0, 4)
     );
+}
+
+#[tokio::test]
+async fn the_owner_of_a_client_imported_without_an_email_can_use_the_client_area() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = spawn_sim(0).await;
+    sim_account(&sim, "anon", "anon.test", "*unknown*").await;
+    let id = add_sim_server(&app, &sim, "Sim").await;
+    press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+
+    // The one-time token `/sso/cpanel` would hand out, stored directly (by its SHA-256):
+    // what matters here is the client area with an owner that has no e-mail.
+    let token = "a-test-token";
+    let hash = <sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()).to_vec();
+    sqlx::query(
+        "insert into sso_tokens (token_hash, client_id, client_user_id, account_id, destination, expires_at)
+         select $1, a.client_id, u.id, a.id, '/client/upgrade', now() + interval '1 minute'
+         from accounts a join client_users u on u.client_id = a.client_id and u.is_owner
+         where a.username = 'anon'",
+    )
+    .bind(hash)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = app.get(&format!("/sso/login?token={token}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, page) = app.text(&location(r.headers())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(select(&page, ".client-name"), vec!["anon.test"]);
+    assert_eq!(select(&page, ".client-email"), vec!["no e-mail"]);
 }

@@ -137,7 +137,8 @@ async fn create(
         Err(errors) => return invalid_client(&state, &session, None, &form, errors).await,
     };
     let mut conn = state.pool.acquire().await?;
-    match db::clients::insert(&mut conn, &input.name, &input.email, input.allow_sso).await {
+    let email = input.email.as_deref();
+    match db::clients::insert(&mut conn, &input.name, email, input.allow_sso).await {
         Ok(id) => {
             flash(
                 &session,
@@ -164,7 +165,7 @@ async fn edit_form(
         chrome,
         client_id: Some(client.id),
         name: client.name,
-        email: client.email,
+        email: client.email.unwrap_or_default(),
         allow_sso: client.allow_sso,
         errors: FieldErrors::new(),
     })
@@ -188,7 +189,7 @@ async fn update(
         &mut conn,
         client.id,
         &input.name,
-        &input.email,
+        input.email.as_deref(),
         input.allow_sso,
     )
     .await
