@@ -1,4 +1,6 @@
-//! The WHM API 1 client (whm-api.md §1–§2): typed calls over reqwest with rustls.
+//! The WHM API 1 client (whm-api.md §1, §3): typed calls over reqwest with rustls. Every
+//! call is `POST /json-api/FUNCTION` with a form-encoded body holding `api.version=1` and the
+//! arguments, never a query string: link tokens and icons must not end up in access logs.
 //!
 //! Error policy: every failure is a [`WhmError`] that says whether it is worth retrying.
 //! HTTP 5xx, connection errors and timeouts are *transient* and retried here with exponential
@@ -7,8 +9,8 @@
 //! error with the number of attempts made.
 //!
 //! Secrets (API token, password, link tokens) never reach a log line or a `Debug` output: logs
-//! carry the function, host, status and attempt only, and error texts never include the URL
-//! (its query string carries link tokens). No axum here: the simulator lives in `sim`.
+//! carry the function, host, status and attempt only, and error texts never include the URL.
+//! No axum here: the simulator lives in `sim`.
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -362,26 +364,27 @@ impl ServerClient {
     }
 
     /// `create_integration_link`: creates the link, or replaces the one with the same `app`.
+    /// Optional arguments that are empty are left out.
     pub async fn create_integration_link(&self, link: &CreateLink) -> Result<(), WhmError> {
-        let mut args: Args = vec![
-            ("user", link.user.clone()),
-            ("app", link.app.clone()),
-            ("implements", link.implements.clone()),
-            ("label", link.label.clone()),
-            ("subscriber_unique_id", link.subscriber_unique_id.clone()),
-            ("token", link.token.expose_secret().to_string()),
-        ];
+        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
         let optional = [
-            ("autologin_token_url", &link.autologin_token_url),
-            ("url", &link.url),
-            ("group_id", &link.group_id),
-            ("order", &link.order),
-            ("base64_png_image", &link.base64_png_image),
+            ("implements", Some(&link.implements)),
+            ("label", Some(&link.label)),
+            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
+            ("autologin_token_url", link.autologin_token_url.as_ref()),
+            ("url", link.url.as_ref()),
+            ("group_id", link.group_id.as_ref()),
+            ("order", link.order.as_ref()),
+            ("base64_png_image", link.base64_png_image.as_ref()),
         ];
         for (name, value) in optional {
-            if let Some(value) = value {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
                 args.push((name, value.clone()));
             }
+        }
+        let token = link.token.expose_secret();
+        if !token.is_empty() {
+            args.push(("token", token.to_string()));
         }
         args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
         self.call::<IgnoredAny>("create_integration_link", args)
@@ -405,7 +408,8 @@ impl ServerClient {
         Ok(data.links.into_iter().map(|entry| entry.app).collect())
     }
 
-    /// `get_integration_link_user_config`: one link as stored (without its token).
+    /// `get_integration_link_user_config`: one link's stored user config (never its token),
+    /// with `user` and `app` filled in from the arguments.
     pub async fn get_integration_link_user_config(
         &self,
         user: &str,
@@ -413,7 +417,11 @@ impl ServerClient {
     ) -> Result<UserConfig, WhmError> {
         let args = vec![("user", user.to_string()), ("app", app.to_string())];
         let data: UserConfigData = self.call("get_integration_link_user_config", args).await?;
-        Ok(data.userconfig)
+        Ok(UserConfig {
+            app: app.to_string(),
+            user: user.to_string(),
+            ..data.userconfig
+        })
     }
 
     /// `update_integration_link_token`: a new token without re-creating the link.
@@ -433,20 +441,23 @@ impl ServerClient {
             .map(drop)
     }
 
-    /// `create_integration_group`; `order` is an integer ≥ 1.
+    /// `create_integration_group`: creates the group, or replaces the one with the same id.
+    /// An empty `label` is left out (cPanel then shows the id); `order` may be negative.
     pub async fn create_integration_group(
         &self,
         user: &str,
         group_id: &str,
         label: &str,
-        order: u32,
+        order: i64,
     ) -> Result<(), WhmError> {
-        let args = vec![
+        let mut args = vec![
             ("user", user.to_string()),
             ("group_id", group_id.to_string()),
-            ("label", label.to_string()),
-            ("order", order.to_string()),
         ];
+        if !label.is_empty() {
+            args.push(("label", label.to_string()));
+        }
+        args.push(("order", order.to_string()));
         self.call::<IgnoredAny>("create_integration_group", args)
             .await
             .map(drop)
@@ -539,7 +550,11 @@ impl ServerClient {
         attempt: u32,
     ) -> Result<T, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
-        let request = http.get(url).query(&[("api.version", "1")]).query(args);
+        // The body, never the query string: arguments carry link tokens (whm-api.md §1).
+        let form: Vec<(&str, &str)> = std::iter::once(("api.version", "1"))
+            .chain(args.iter().map(|(name, value)| (*name, value.as_str())))
+            .collect();
+        let request = http.post(url).form(&form);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
                 let mut value = HeaderValue::from_str(&format!(
@@ -643,7 +658,7 @@ fn transport_error(err: &reqwest::Error, timeout_ms: u64) -> WhmError {
 }
 
 /// The sources of an error joined by ": ", without reqwest's own top line (it names the URL,
-/// whose query string may carry a link token).
+/// which an administrator's message does not need).
 fn error_chain(err: &reqwest::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut source = err.source();

@@ -1,24 +1,34 @@
-//! `applinks whm-sim`: a WHM API 1 server on loopback that behaves as whm-api.md §1–§5 say,
-//! for the demo, the tests and the benchmarks. Plain HTTP, state in memory.
+//! `applinks whm-sim`: a WHM API 1 server on loopback that behaves as cPanel's server does
+//! (whm-api.md §7: the behaviour of §1–§6, not the published reference), for the demo, the
+//! tests and the benchmarks. Plain HTTP, state in memory.
 //!
-//! - `api`: `GET /json-api/FUNCTION`, both auth forms, cPanel-style validation, faults.
-//! - `cpanel`: `GET /cpanel/USER` and the autologin click (`POST /cpanel/USER/open/APP`).
+//! - `api`: `GET`/`POST /json-api/FUNCTION` (query string or form body), both auth forms,
+//!   faults; `validate`: cPanel's argument rules and reason texts (§3).
+//! - `cpanel`: the customer's cPanel home, `GET /cpanel/USER`; `autologin`: the click,
+//!   `POST /cpanel/USER/open/APP` (§6).
 //! - `control`: test support without auth: `GET /__sim/state`, `POST /__sim/faults`,
 //!   `POST /__sim/accounts`, `DELETE /__sim/accounts/USER`.
+//! - `state`: the memory (links keep user config and token apart, as cPanel does).
+//!
+//! Not simulated yet: `batch` (§2) and `--command-ms`.
 //!
 //! In-process: [`spawn`] answers a [`SimHandle`]; from the command line: [`run`].
 
 mod api;
+mod autologin;
 mod control;
 mod cpanel;
 pub mod state;
+mod validate;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use futures::future::BoxFuture;
 use rand::Rng as _;
@@ -26,9 +36,11 @@ use secrecy::SecretString;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use api::USER_NOT_FOUND;
-pub use cpanel::{MAX_AUTOLOGIN_ATTEMPTS, MAX_RETRY_WAIT};
-pub use state::{Faults, FaultsUpdate, StoredGroup, StoredLink};
+pub use api::MAX_BODY_BYTES;
+pub use autologin::{AUTOLOGIN_FIELDS, MAX_AUTOLOGIN_ATTEMPTS, MAX_RETRY_WAIT};
+pub use cpanel::{PREFERENCES_GROUP, PREFERENCES_LABEL};
+pub use state::{Faults, FaultsUpdate, Owner, StoredGroup, StoredLink, UserConfigMap};
+pub use validate::DEFAULT_ORDER;
 
 use self::state::{SharedWorld, World};
 use super::client::{ServerConn, WhmAuth};
@@ -73,6 +85,8 @@ pub struct SimConfig {
     pub fail_rate: f64,
     pub timeout_rate: f64,
     pub fail_users: Vec<String>,
+    /// Whose token the simulator pretends to be given: which unknown-user text it answers.
+    pub owner: Owner,
     /// The waits between autologin attempts.
     pub sleeper: Arc<dyn Sleeper>,
 }
@@ -90,6 +104,7 @@ impl Default for SimConfig {
             fail_rate: 0.0,
             timeout_rate: 0.0,
             fail_users: Vec::new(),
+            owner: Owner::Root,
             sleeper: Arc::new(TokioSleeper),
         }
     }
@@ -108,11 +123,12 @@ impl std::fmt::Debug for SimConfig {
             .field("fail_rate", &self.fail_rate)
             .field("timeout_rate", &self.timeout_rate)
             .field("fail_users", &self.fail_users)
+            .field("owner", &self.owner)
             .finish_non_exhaustive()
     }
 }
 
-/// The flags of `applinks whm-sim` (SPEC §2, whm-api.md §5). Meant for a subcommand of a
+/// The flags of `applinks whm-sim` (SPEC §2, whm-api.md §7). Meant for a subcommand of a
 /// parent command that does not set `#[command(version)]` (this one has its own `--version`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
@@ -143,9 +159,13 @@ pub struct SimArgs {
     /// Share of API calls that never answer within the client timeout (0 to 1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub timeout_rate: f64,
-    /// Accounts that answer `result: 0` with "cPanel Account Username not found" (u1,u2).
+    /// Accounts whose calls answer `result: 0` with the unknown-user reason (u1,u2).
     #[arg(long, value_delimiter = ',')]
     pub fail_users: Vec<String>,
+    /// Whose API token it pretends to be given: `root` answers "You do not have a user
+    /// named …", `reseller` "You do not have access to an account named …".
+    #[arg(long, value_enum, default_value_t = Owner::Root)]
+    pub owner: Owner,
 }
 
 impl SimArgs {
@@ -161,6 +181,7 @@ impl SimArgs {
             fail_rate: self.fail_rate,
             timeout_rate: self.timeout_rate,
             fail_users: self.fail_users,
+            owner: self.owner,
             sleeper: Arc::new(TokioSleeper),
         }
     }
@@ -200,9 +221,14 @@ struct Sim {
 
 fn router(sim: Arc<Sim>) -> Router {
     Router::new()
-        .route("/json-api/{function}", get(api::call))
+        .route(
+            "/json-api/{function}",
+            get(api::call)
+                .post(api::call)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
         .route("/cpanel/{user}", get(cpanel::home))
-        .route("/cpanel/{user}/open/{app}", post(cpanel::open))
+        .route("/cpanel/{user}/open/{app}", post(autologin::open))
         .merge(control::router())
         .with_state(sim)
 }
@@ -249,8 +275,10 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
         timeout_rate: config.timeout_rate,
         fail_users: config.fail_users,
     };
+    let mut world = World::with_accounts(config.accounts, faults);
+    world.owner = config.owner;
     let sim = Arc::new(Sim {
-        world: SharedWorld::new(World::with_accounts(config.accounts, faults)),
+        world: SharedWorld::new(world),
         version: config.version.clone(),
         username: config.username.clone(),
         token: config.token.clone(),
@@ -342,8 +370,14 @@ impl SimHandle {
         self.sim.world.lock().to_json()
     }
 
-    /// The user's links: app → arguments as received.
-    pub fn links(&self, user: &str) -> std::collections::BTreeMap<String, StoredLink> {
+    /// The user's links as `GET /__sim/state` shows them: app → user config with the token
+    /// merged in under `token`.
+    pub fn links(&self, user: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.sim.world.lock().merged_links(user)
+    }
+
+    /// The user's links as stored: app → user config and token apart.
+    pub fn stored_links(&self, user: &str) -> BTreeMap<String, StoredLink> {
         self.sim
             .world
             .lock()
@@ -353,8 +387,20 @@ impl SimHandle {
             .unwrap_or_default()
     }
 
+    /// Tokens set by `update_integration_link_token` for apps of the user that have no link:
+    /// app → token.
+    pub fn orphan_tokens(&self, user: &str) -> BTreeMap<String, String> {
+        self.sim
+            .world
+            .lock()
+            .orphan_tokens
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The user's groups: group id → group.
-    pub fn groups(&self, user: &str) -> std::collections::BTreeMap<String, StoredGroup> {
+    pub fn groups(&self, user: &str) -> BTreeMap<String, StoredGroup> {
         self.sim
             .world
             .lock()
