@@ -95,7 +95,13 @@ fn form(link: &StoredLink, attempt: u32) -> Vec<(&str, String)> {
 async fn autologin(sim: &Sim, link: &StoredLink, target: &str) -> Option<String> {
     let mut attempt: u32 = 1;
     loop {
-        let answer = match sim.http.post(target).form(&form(link, attempt)).send().await {
+        let answer = match sim
+            .http
+            .post(target)
+            .form(&form(link, attempt))
+            .send()
+            .await
+        {
             Ok(response) if response.status().is_success() => {
                 response.json::<AutologinAnswer>().await.ok()
             }

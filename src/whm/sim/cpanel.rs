@@ -89,10 +89,8 @@ fn page_groups(world: &World, user: &str) -> Vec<PageGroup> {
         members.entry(group).or_default().push((app, link));
     }
 
-    let mut groups: Vec<(&str, &StoredGroup)> = own
-        .iter()
-        .map(|(id, group)| (id.as_str(), group))
-        .collect();
+    let mut groups: Vec<(&str, &StoredGroup)> =
+        own.iter().map(|(id, group)| (id.as_str(), group)).collect();
     groups.sort_by_key(|(id, group)| (group.order, *id));
     let mut page: Vec<PageGroup> = groups
         .into_iter()
@@ -109,17 +107,15 @@ fn page_groups(world: &World, user: &str) -> Vec<PageGroup> {
     if let Some(preferences) = members.remove(PREFERENCES_GROUP) {
         page.push(page_group(
             user,
-            PREFERENCES_GROUP, PREFERENCES_LABEL, preferences));
+            PREFERENCES_GROUP,
+            PREFERENCES_LABEL,
+            preferences,
+        ));
     }
     page
 }
 
-fn page_group(
-    user: &str,
-    id: &str,
-    label: &str,
-    mut links: Vec<(&str, &StoredLink)>,
-) -> PageGroup {
+fn page_group(user: &str, id: &str, label: &str, mut links: Vec<(&str, &StoredLink)>) -> PageGroup {
     links.sort_by_key(|(app, link)| order_key(app, link));
     PageGroup {
         id: id.to_string(),

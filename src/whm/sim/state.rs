@@ -51,9 +51,7 @@ pub struct StoredGroup {
 
 /// Whose API token the simulator pretends to have been given (whm-api.md §3): it decides
 /// which words answer an account the caller cannot manage.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Owner {
     /// `You do not have a user named “USER”.`

@@ -39,7 +39,9 @@ pub(super) fn required<'a>(args: &'a Args, name: &str) -> Result<&'a str, String
 
 /// Several required arguments, checked in the order given.
 pub(super) fn all_required(args: &Args, names: &[&str]) -> Result<(), String> {
-    names.iter().try_for_each(|name| required(args, name).map(drop))
+    names
+        .iter()
+        .try_for_each(|name| required(args, name).map(drop))
 }
 
 /// The `user` argument, naming an account this caller may manage: one the server has and
@@ -84,9 +86,9 @@ pub(super) fn url_or_autologin(args: &Args) -> Result<(), String> {
 /// `label`, when given, without `'` (cPanel writes it into its language strings).
 pub(super) fn label(args: &Args) -> Result<(), String> {
     match args.get("label") {
-        Some(label) if label.contains('\'') => Err(
-            "The parameter “label” may not contain single-quote characters (').".to_string(),
-        ),
+        Some(label) if label.contains('\'') => {
+            Err("The parameter “label” may not contain single-quote characters (').".to_string())
+        }
         _ => Ok(()),
     }
 }
@@ -111,7 +113,9 @@ pub(super) fn order(args: &Args) -> Result<i64, String> {
 
 /// The `order` of a stored link or group as the page sorts it (stored ones passed [`order`]).
 pub(super) fn order_of(stored: Option<&String>) -> i64 {
-    stored.and_then(|order| order.parse().ok()).unwrap_or(DEFAULT_ORDER)
+    stored
+        .and_then(|order| order.parse().ok())
+        .unwrap_or(DEFAULT_ORDER)
 }
 
 /// `group_id` of a link, when given and not empty (empty means none: Preferences).
@@ -128,10 +132,7 @@ pub(super) fn png_image(args: &Args) -> Result<(), String> {
     let Some(image) = args.get("base64_png_image") else {
         return Ok(());
     };
-    let compact: String = image
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let compact: String = image.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = BASE64
         .decode(compact)
         .map_err(|_| "“base64_png_image” is not valid Base64.".to_string())?;
