@@ -375,6 +375,31 @@ async fn a_reseller_simulator_answers_you_do_not_have_access_to_an_account_named
     assert_eq!(answer["metadata"]["result"], 1);
 }
 
+#[tokio::test]
+async fn the_owner_changes_at_run_time_through_the_faults_route() {
+    let sim = spawn_sim(1).await;
+
+    let answer: Value = browser()
+        .post(format!("{}/__sim/faults", sim.url))
+        .json(&json!({ "owner": "reseller" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(answer["owner"], "reseller");
+    let reason = "You do not have access to an account named “nobody”.";
+    assert_refused(
+        &sim,
+        "list_integration_links",
+        &[("user", "nobody")],
+        reason,
+    )
+    .await;
+}
+
 /// `VALID` arguments of `function` with `name` set to `value` (added when absent).
 fn with<'a>(function: &str, name: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
     let valid = VALID.iter().find(|(f, _)| *f == function).unwrap().1;
@@ -713,7 +738,13 @@ async fn faults_change_at_run_time_and_answer_the_new_settings() {
 
     assert_eq!(
         answer,
-        json!({ "latency_ms": 0, "fail_rate": 1.0, "timeout_rate": 0.0, "fail_users": ["user0001"] })
+        json!({
+            "latency_ms": 0,
+            "fail_rate": 1.0,
+            "timeout_rate": 0.0,
+            "fail_users": ["user0001"],
+            "owner": "root",
+        })
     );
     let (status, _) = api(&sim, "version", &[]).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);

@@ -115,11 +115,10 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
         fail_rate: config.fail_rate,
         timeout_rate: config.timeout_rate,
         fail_users: config.fail_users,
+        owner: config.owner,
     };
-    let mut world = World::with_accounts(config.accounts, faults);
-    world.owner = config.owner;
     let sim = Arc::new(Sim {
-        world: SharedWorld::new(world),
+        world: SharedWorld::new(World::with_accounts(config.accounts, faults)),
         version: config.version.clone(),
         username: config.username.clone(),
         token: config.token.clone(),

@@ -71,7 +71,8 @@ impl Owner {
     }
 }
 
-/// Fault injection, settable at start and at run time (`POST /__sim/faults`).
+/// Fault injection and the caller's standing, settable at start and at run time
+/// (`POST /__sim/faults`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Faults {
     /// Added to every API call.
@@ -82,6 +83,8 @@ pub struct Faults {
     pub timeout_rate: f64,
     /// Accounts that answer `result: 0` with the unknown-user reason.
     pub fail_users: Vec<String>,
+    /// Which unknown-user reason the server answers (`--owner`).
+    pub owner: Owner,
 }
 
 /// A partial change of [`Faults`]; absent fields stay as they are. Accepts the flag names too
@@ -97,6 +100,8 @@ pub struct FaultsUpdate {
     pub timeout_rate: Option<f64>,
     #[serde(default, alias = "fail-users")]
     pub fail_users: Option<Vec<String>>,
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 impl Faults {
@@ -124,6 +129,9 @@ impl Faults {
         if let Some(fail_users) = update.fail_users {
             self.fail_users = fail_users;
         }
+        if let Some(owner) = update.owner {
+            self.owner = owner;
+        }
         Ok(())
     }
 }
@@ -142,7 +150,6 @@ pub struct World {
     /// function → calls received (every call, whatever its answer).
     pub calls: BTreeMap<String, u64>,
     pub faults: Faults,
-    pub owner: Owner,
 }
 
 impl World {

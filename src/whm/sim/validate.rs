@@ -49,7 +49,7 @@ pub(super) fn all_required(args: &Args, names: &[&str]) -> Result<(), String> {
 pub(super) fn user<'a>(world: &World, args: &'a Args) -> Result<&'a str, String> {
     let user = required(args, "user")?;
     if !world.accounts.contains_key(user) || world.faults.fail_users.iter().any(|u| u == user) {
-        return Err(world.owner.unknown_user(user));
+        return Err(world.faults.owner.unknown_user(user));
     }
     Ok(user)
 }
