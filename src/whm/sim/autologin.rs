@@ -1,9 +1,9 @@
 //! What cPanel does when the customer clicks a link, `POST /cpanel/USER/open/APP`
 //! (whm-api.md §6): POST, form-encoded, to the link's `autologin_token_url` the stored
-//! user-config fields of [`AUTOLOGIN_FIELDS`] that the link has, plus `token` and `attempt`
-//! (1, 2, 3), and neither `user` nor `app`; honour `retry` (waits capped at 60 s, 3 attempts
-//! in all); then send the browser (303) to `redirect_url`, or to the link's `url` when
-//! autologin does not work out. The waits go through the configured
+//! user-config fields of [`AUTOLOGIN_FIELDS`] that the link has, plus `token` (when it has
+//! one) and `attempt` (1, 2, 3), and neither `user` nor `app`; honour `retry` (waits capped
+//! at 60 s, 3 attempts in all); then send the browser (303) to `redirect_url`, or to the
+//! link's `url` when autologin does not work out. The waits go through the configured
 //! [`Sleeper`](super::Sleeper).
 
 use std::sync::Arc;
