@@ -43,7 +43,7 @@ pub enum Cause {
 pub struct WhmError {
     pub kind: ErrorKind,
     pub cause: Cause,
-    /// The server's own words where there are any (e.g. "cPanel Account Username not found").
+    /// The server's own words where there are any (e.g. "You do not have a user named “u1”.").
     pub reason: String,
     /// Attempts made, the first included.
     pub attempts: u32,
