@@ -1,4 +1,6 @@
-//! The WHM API 1 client (whm-api.md §1–§2): typed calls over reqwest with rustls.
+//! The WHM API 1 client (whm-api.md §1, §3): typed calls over reqwest with rustls. Every
+//! call is `POST /json-api/FUNCTION` with a form-encoded body holding `api.version=1` and the
+//! arguments, never a query string: link tokens and icons must not end up in access logs.
 //!
 //! Error policy: every failure is a [`WhmError`] that says whether it is worth retrying.
 //! HTTP 5xx, connection errors and timeouts are *transient* and retried here with exponential
@@ -7,11 +9,10 @@
 //! error with the number of attempts made.
 //!
 //! Secrets (API token, password, link tokens) never reach a log line or a `Debug` output: logs
-//! carry the function, host, status and attempt only, and error texts never include the URL
-//! (its query string carries link tokens). No axum here: the simulator lives in `sim`.
+//! carry the function, host, status and attempt only, and error texts never include the URL.
+//! No axum here: the simulator lives in `sim`.
 
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,9 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+pub use super::conn::{ClientSettings, ServerConn, WhmAuth};
+pub use super::error::{Cause, ErrorKind, WhmError};
+use super::error::{error_chain, transport_error};
 use super::types::{
     Account, CreateLink, Envelope, GroupsData, LinksData, ListAcctsData, UserConfig,
     UserConfigData, VersionData,
@@ -28,211 +32,6 @@ use super::types::{
 
 /// The longest pause between two attempts, however many there are.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
-
-/// How to reach one WHM server.
-#[derive(Debug, Clone)]
-pub struct ServerConn {
-    /// Scheme, host and port, e.g. `https://host:2087` or `http://127.0.0.1:1234`.
-    pub base_url: String,
-    pub auth: WhmAuth,
-    /// Verify the server's TLS certificate (off only for servers with self-signed ones).
-    pub verify_tls: bool,
-}
-
-/// The credentials of a server record: an API token (header `Authorization: whm USER:TOKEN`)
-/// or a password (HTTP Basic).
-#[derive(Clone)]
-pub enum WhmAuth {
-    ApiToken {
-        username: String,
-        token: SecretString,
-    },
-    Password {
-        username: String,
-        password: SecretString,
-    },
-}
-
-impl WhmAuth {
-    /// The credentials of a server record: `auth_kind` is `password` (HTTP Basic) or
-    /// anything else for an API token.
-    pub fn from_record(auth_kind: &str, username: String, secret: SecretString) -> Self {
-        if auth_kind == "password" {
-            Self::Password {
-                username,
-                password: secret,
-            }
-        } else {
-            Self::ApiToken {
-                username,
-                token: secret,
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for WhmAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::ApiToken { username, .. } => f
-                .debug_struct("ApiToken")
-                .field("username", username)
-                .field("token", &"[redacted]")
-                .finish(),
-            Self::Password { username, .. } => f
-                .debug_struct("Password")
-                .field("username", username)
-                .field("password", &"[redacted]")
-                .finish(),
-        }
-    }
-}
-
-/// Timeouts and retries of every call.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    /// Whole-request timeout of one attempt.
-    pub timeout_ms: u64,
-    /// Attempts per call, the first included (transient errors only; at least 1).
-    pub retry_max_attempts: u32,
-    /// First pause between attempts; it doubles each time, plus jitter.
-    pub retry_base_delay_ms: u64,
-}
-
-impl Default for ClientSettings {
-    fn default() -> Self {
-        Self {
-            timeout_ms: 10_000,
-            retry_max_attempts: 3,
-            retry_base_delay_ms: 200,
-        }
-    }
-}
-
-/// Whether a failed call is worth repeating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// HTTP 5xx, timeouts, connection errors: retried, then reported.
-    Transient,
-    /// Access denied, API errors, other 4xx, unusable answers or settings: never retried.
-    Permanent,
-}
-
-/// What went wrong, as far as an administrator needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    /// HTTP 401 or 403: wrong username or token.
-    AccessDenied,
-    /// HTTP 200 with `metadata.result: 0`; the reason is the server's.
-    Api,
-    /// Any other HTTP status that is not success.
-    Http(u16),
-    /// No complete answer within the timeout.
-    Timeout,
-    /// The host name does not resolve.
-    Dns,
-    /// The TLS handshake failed (certificate, protocol).
-    Tls,
-    /// Nothing listens on the port.
-    ConnectionRefused,
-    /// Any other connection or transport failure.
-    Connect,
-    /// The answer is not the JSON envelope, or its `data` is not what the function answers.
-    BadResponse,
-    /// The server record cannot be used (bad base URL, credentials not fit for a header).
-    Config,
-}
-
-/// A failed WHM call, after any retries.
-#[derive(Debug, Clone)]
-pub struct WhmError {
-    pub kind: ErrorKind,
-    pub cause: Cause,
-    /// The server's own words where there are any (e.g. "cPanel Account Username not found").
-    pub reason: String,
-    /// Attempts made, the first included.
-    pub attempts: u32,
-    /// The WHM function called.
-    pub function: String,
-    /// `host:port` of the server.
-    pub host: String,
-}
-
-impl WhmError {
-    fn new(cause: Cause, reason: impl Into<String>) -> Self {
-        let kind = match cause {
-            Cause::Http(status) if status >= 500 => ErrorKind::Transient,
-            Cause::Timeout
-            | Cause::Dns
-            | Cause::Tls
-            | Cause::ConnectionRefused
-            | Cause::Connect => ErrorKind::Transient,
-            Cause::AccessDenied
-            | Cause::Api
-            | Cause::Http(_)
-            | Cause::BadResponse
-            | Cause::Config => ErrorKind::Permanent,
-        };
-        Self {
-            kind,
-            cause,
-            reason: reason.into(),
-            attempts: 0,
-            function: String::new(),
-            host: String::new(),
-        }
-    }
-
-    /// Whether retrying later may help.
-    pub fn is_transient(&self) -> bool {
-        self.kind == ErrorKind::Transient
-    }
-
-    /// One plain sentence for an administrator (the *Test connection* button).
-    pub fn describe(&self) -> String {
-        let host = &self.host;
-        let reason = &self.reason;
-        match self.cause {
-            Cause::AccessDenied => "access denied: check the WHM username and API token".into(),
-            Cause::Api => format!("the server refused the call: {reason}"),
-            Cause::Http(status) => format!("the server answered HTTP {status}: {reason}"),
-            Cause::Timeout => format!("{host} did not answer in time ({reason})"),
-            Cause::Dns => {
-                // The port means nothing to a name lookup.
-                let name = host
-                    .rsplit_once(':')
-                    .map_or(host.as_str(), |(name, _)| name);
-                format!("DNS lookup failed for host {name}: {reason}")
-            }
-            Cause::Tls => format!("TLS handshake failed: {reason}"),
-            Cause::ConnectionRefused => {
-                format!("connection refused: nothing listens on {host}; check the host and port")
-            }
-            Cause::Connect => format!("could not connect to {host}: {reason}"),
-            Cause::BadResponse => {
-                format!("the answer is not what a WHM server sends: {reason}")
-            }
-            Cause::Config => format!("the server settings cannot be used: {reason}"),
-        }
-    }
-}
-
-impl std::fmt::Display for WhmError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "WHM {} on {} failed ({:?}, {} attempt{}): {}",
-            self.function,
-            self.host,
-            self.cause,
-            self.attempts,
-            if self.attempts == 1 { "" } else { "s" },
-            self.reason
-        )
-    }
-}
-
-impl std::error::Error for WhmError {}
 
 /// The entry point: settings plus one pooled HTTP client per server. Cheap to clone.
 #[derive(Clone)]
@@ -362,26 +161,27 @@ impl ServerClient {
     }
 
     /// `create_integration_link`: creates the link, or replaces the one with the same `app`.
+    /// Optional arguments that are empty are left out.
     pub async fn create_integration_link(&self, link: &CreateLink) -> Result<(), WhmError> {
-        let mut args: Args = vec![
-            ("user", link.user.clone()),
-            ("app", link.app.clone()),
-            ("implements", link.implements.clone()),
-            ("label", link.label.clone()),
-            ("subscriber_unique_id", link.subscriber_unique_id.clone()),
-            ("token", link.token.expose_secret().to_string()),
-        ];
+        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
         let optional = [
-            ("autologin_token_url", &link.autologin_token_url),
-            ("url", &link.url),
-            ("group_id", &link.group_id),
-            ("order", &link.order),
-            ("base64_png_image", &link.base64_png_image),
+            ("implements", Some(&link.implements)),
+            ("label", Some(&link.label)),
+            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
+            ("autologin_token_url", link.autologin_token_url.as_ref()),
+            ("url", link.url.as_ref()),
+            ("group_id", link.group_id.as_ref()),
+            ("order", link.order.as_ref()),
+            ("base64_png_image", link.base64_png_image.as_ref()),
         ];
         for (name, value) in optional {
-            if let Some(value) = value {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
                 args.push((name, value.clone()));
             }
+        }
+        let token = link.token.expose_secret();
+        if !token.is_empty() {
+            args.push(("token", token.to_string()));
         }
         args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
         self.call::<IgnoredAny>("create_integration_link", args)
@@ -405,7 +205,8 @@ impl ServerClient {
         Ok(data.links.into_iter().map(|entry| entry.app).collect())
     }
 
-    /// `get_integration_link_user_config`: one link as stored (without its token).
+    /// `get_integration_link_user_config`: one link's stored user config (never its token),
+    /// with `user` and `app` filled in from the arguments.
     pub async fn get_integration_link_user_config(
         &self,
         user: &str,
@@ -413,7 +214,11 @@ impl ServerClient {
     ) -> Result<UserConfig, WhmError> {
         let args = vec![("user", user.to_string()), ("app", app.to_string())];
         let data: UserConfigData = self.call("get_integration_link_user_config", args).await?;
-        Ok(data.userconfig)
+        Ok(UserConfig {
+            app: app.to_string(),
+            user: user.to_string(),
+            ..data.userconfig
+        })
     }
 
     /// `update_integration_link_token`: a new token without re-creating the link.
@@ -433,20 +238,23 @@ impl ServerClient {
             .map(drop)
     }
 
-    /// `create_integration_group`; `order` is an integer ≥ 1.
+    /// `create_integration_group`: creates the group, or replaces the one with the same id.
+    /// An empty `label` is left out (cPanel then shows the id); `order` may be negative.
     pub async fn create_integration_group(
         &self,
         user: &str,
         group_id: &str,
         label: &str,
-        order: u32,
+        order: i64,
     ) -> Result<(), WhmError> {
-        let args = vec![
+        let mut args = vec![
             ("user", user.to_string()),
             ("group_id", group_id.to_string()),
-            ("label", label.to_string()),
-            ("order", order.to_string()),
         ];
+        if !label.is_empty() {
+            args.push(("label", label.to_string()));
+        }
+        args.push(("order", order.to_string()));
         self.call::<IgnoredAny>("create_integration_group", args)
             .await
             .map(drop)
@@ -539,7 +347,11 @@ impl ServerClient {
         attempt: u32,
     ) -> Result<T, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
-        let request = http.get(url).query(&[("api.version", "1")]).query(args);
+        // The body, never the query string: arguments carry link tokens (whm-api.md §1).
+        let form: Vec<(&str, &str)> = std::iter::once(("api.version", "1"))
+            .chain(args.iter().map(|(name, value)| (*name, value.as_str())))
+            .collect();
+        let request = http.post(url).form(&form);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
                 let mut value = HeaderValue::from_str(&format!(
@@ -601,70 +413,4 @@ impl ServerClient {
         serde_json::from_value(data)
             .map_err(|err| WhmError::new(Cause::BadResponse, format!("unexpected data: {err}")))
     }
-}
-
-/// Sorts a reqwest failure into a [`Cause`], with a reason that never includes the URL.
-fn transport_error(err: &reqwest::Error, timeout_ms: u64) -> WhmError {
-    if err.is_timeout() {
-        return WhmError::new(Cause::Timeout, format!("no answer within {timeout_ms} ms"));
-    }
-    let chain = error_chain(err);
-    let mut source = err.source();
-    while let Some(current) = source {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => {
-                    return WhmError::new(Cause::ConnectionRefused, "connection refused");
-                }
-                std::io::ErrorKind::TimedOut => return WhmError::new(Cause::Timeout, chain),
-                _ => {}
-            }
-        }
-        source = current.source();
-    }
-    let lower = chain.to_lowercase();
-    let cause = if lower.contains("dns error") || lower.contains("failed to lookup address") {
-        Cause::Dns
-    } else if [
-        "certificate",
-        "tls",
-        "handshake",
-        "corrupt message",
-        "alert",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
-    {
-        Cause::Tls
-    } else {
-        Cause::Connect
-    };
-    WhmError::new(cause, chain)
-}
-
-/// The sources of an error joined by ": ", without reqwest's own top line (it names the URL,
-/// whose query string may carry a link token).
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut source = err.source();
-    while let Some(current) = source {
-        let text = current.to_string();
-        // hyper-util's "client error (Connect)" says nothing an administrator can use, and
-        // inner messages are sometimes repeated by outer ones; keep each once.
-        if !text.starts_with("client error (") && !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        source = current.source();
-    }
-    if parts.is_empty() {
-        let kind = if err.is_connect() {
-            "connection failed"
-        } else if err.is_body() || err.is_decode() {
-            "reading the answer failed"
-        } else {
-            "request failed"
-        };
-        return kind.to_string();
-    }
-    parts.join(": ")
 }

@@ -6,18 +6,13 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// The enum of cPanel's `group_id` argument of `create_integration_link`.
-pub const GROUP_IDS: [&str; 9] = [
-    "files",
-    "databases",
-    "domains",
-    "email",
-    "metrics",
-    "security",
-    "software",
-    "advanced",
-    "pref",
-];
+/// Whether a `reason` is WHM's answer for an account the caller cannot manage: the server
+/// does not have it (`You do not have a user named “USER”.`, or with a reseller's token
+/// `You do not have access to an account named “USER”.`, whm-api.md §3).
+pub fn is_unknown_user_reason(reason: &str) -> bool {
+    reason.starts_with("You do not have a user named ")
+        || reason.starts_with("You do not have access to an account named ")
+}
 
 /// Every answer of WHM API 1: `{"metadata": {…}, "data": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,13 +106,21 @@ pub struct GroupsData {
     pub links: Vec<GroupEntry>,
 }
 
-/// A link as `get_integration_link_user_config` answers it (the token is never returned).
+/// A link as `get_integration_link_user_config` answers it: its stored user config (the
+/// token is never returned). The server does not repeat `app` and `user`; the client fills
+/// them in from its own arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserConfig {
     #[serde(default)]
     pub app: String,
     #[serde(default)]
     pub user: String,
+    #[serde(default)]
+    pub group_id: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub hide: Option<String>,
     #[serde(default)]
     pub implements: Option<String>,
     #[serde(default)]
@@ -138,27 +141,32 @@ pub struct UserConfigData {
     pub userconfig: UserConfig,
 }
 
-/// The arguments of `create_integration_link` (whm-api.md §3). Creating the same `app` again
-/// replaces the link.
+/// The arguments of `create_integration_link` (whm-api.md §3, §5). Creating the same `app`
+/// again replaces the link. The client leaves out optional arguments that are empty.
 #[derive(Clone)]
 pub struct CreateLink {
     pub user: String,
-    /// `applinks_<linkkey>`: letters, digits and `_` only.
+    /// `applinks_<linkkey>`: letters, digits and `_` only (the server takes any file name
+    /// that does not begin with `group_`).
     pub app: String,
-    /// `billing`, `customer_service`, `support` or `upgrade`.
+    /// `billing`, `customer_service`, `support` or `upgrade`; optional (empty: left out).
     pub implements: String,
+    /// What the customer sees, never containing `'`; optional (empty: cPanel shows `app`).
     pub label: String,
+    /// The account's id in applinks; optional (empty: left out).
     pub subscriber_unique_id: String,
-    /// The account's link secret; cPanel posts it back to `autologin_token_url`.
+    /// The account's link secret; cPanel posts it back to `autologin_token_url`. Optional
+    /// (empty: left out).
     pub token: SecretString,
     pub autologin_token_url: Option<String>,
     /// Where cPanel sends the browser when autologin does not answer.
     pub url: Option<String>,
-    /// One of [`GROUP_IDS`], or none.
+    /// The group the link sits in (`applinks`); none: cPanel's *Preferences*.
     pub group_id: Option<String>,
-    /// Position within the application, as a string.
+    /// Position within the application: an integer, as a string (cPanel's default 99999).
     pub order: Option<String>,
     pub hide: bool,
+    /// Base64 of a PNG icon; none: cPanel shows a generic icon.
     pub base64_png_image: Option<String>,
 }
 

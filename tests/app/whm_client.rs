@@ -1,5 +1,6 @@
 //! The WHM API client against the simulator on a loopback port: every function's happy path,
-//! both auth forms, and how each kind of failure is classified and retried.
+//! both auth forms, how each kind of failure is classified and retried, and that every call
+//! is a POST whose arguments travel in the body (whm-api.md §1).
 
 use applinks::whm::sim::{self, FaultsUpdate, SimConfig, SimHandle};
 use applinks::whm::types::Account;
@@ -7,6 +8,8 @@ use applinks::whm::{
     Cause, ClientSettings, CreateLink, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient,
 };
 use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Retries without waiting to speak of, so failure tests stay fast.
 pub(crate) fn fast_settings() -> ClientSettings {
@@ -42,7 +45,21 @@ fn conn_to(base_url: impl Into<String>) -> ServerConn {
     }
 }
 
-/// A link as applinks creates it (whm-api.md §3).
+/// Base64 of a real 2×2 PNG, as an icon.
+pub(crate) fn tiny_png() -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, 2, 2);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[200; 16]).unwrap();
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A link as applinks creates it (whm-api.md §5).
 pub(crate) fn link(user: &str, key: &str, label: &str, order: u32) -> CreateLink {
     CreateLink {
         user: user.to_string(),
@@ -97,7 +114,7 @@ async fn create_integration_link_sends_every_argument_the_simulator_accepts() {
     let sim = spawn_sim(1).await;
     let mut created = link("user0001", "ticket_open", "Open Ticket", 5);
     created.group_id = Some("software".into());
-    created.base64_png_image = Some("iVBORw0KGgo=".into());
+    created.base64_png_image = Some(tiny_png());
 
     client(&sim)
         .create_integration_link(&created)
@@ -117,7 +134,7 @@ async fn create_integration_link_sends_every_argument_the_simulator_accepts() {
     assert_eq!(stored["group_id"], "software");
     assert_eq!(stored["order"], "5");
     assert_eq!(stored["hide"], "0");
-    assert_eq!(stored["base64_png_image"], "iVBORw0KGgo=");
+    assert_eq!(stored["base64_png_image"], tiny_png());
 }
 
 #[tokio::test]
@@ -251,17 +268,17 @@ async fn integration_groups_are_created_listed_and_removed() {
 }
 
 #[tokio::test]
-async fn a_group_order_below_1_is_refused_naming_order() {
+async fn a_group_may_have_a_negative_order_and_no_label() {
     let sim = spawn_sim(1).await;
 
-    let err = client(&sim)
-        .create_integration_group("user0001", "tools", "Tools", 0)
+    client(&sim)
+        .create_integration_group("user0001", "tools", "", -5)
         .await
-        .unwrap_err();
+        .unwrap();
 
-    assert_eq!(err.cause, Cause::Api);
-    assert!(err.reason.contains("“order”"), "{}", err.reason);
-    assert!(sim.groups("user0001").is_empty());
+    let group = &sim.groups("user0001")["tools"];
+    assert_eq!(group.order, -5);
+    assert_eq!(group.label, None);
 }
 
 #[tokio::test]
@@ -438,7 +455,8 @@ async fn result_0_is_a_permanent_error_with_the_servers_reason_and_no_retry() {
 
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert_eq!(err.cause, Cause::Api);
-    assert_eq!(err.reason, "cPanel Account Username not found");
+    assert_eq!(err.reason, "You do not have a user named “nobody”.");
+    assert!(applinks::whm::is_unknown_user_reason(&err.reason));
     assert_eq!(err.attempts, 1);
     assert_eq!(sim.calls("create_integration_link"), 1);
 }
@@ -450,11 +468,11 @@ async fn an_empty_user_answers_the_may_not_be_empty_reason() {
     let err = client(&sim).list_integration_links("").await.unwrap_err();
 
     assert_eq!(err.cause, Cause::Api);
-    assert_eq!(err.reason, "The value of “user” may not be empty");
+    assert_eq!(err.reason, "The value of “user” may not be empty.");
 }
 
 #[tokio::test]
-async fn fail_users_answer_not_found_though_the_server_has_them() {
+async fn fail_users_answer_the_unknown_user_reason_though_the_server_has_them() {
     let sim = sim::spawn(SimConfig {
         accounts: 2,
         fail_users: vec!["user0002".into()],
@@ -467,7 +485,7 @@ async fn fail_users_answer_not_found_though_the_server_has_them() {
     assert!(whm.list_integration_links("user0001").await.is_ok());
     let err = whm.list_integration_links("user0002").await.unwrap_err();
 
-    assert_eq!(err.reason, "cPanel Account Username not found");
+    assert_eq!(err.reason, "You do not have a user named “user0002”.");
 }
 
 #[tokio::test]
@@ -596,5 +614,123 @@ async fn an_unusable_base_url_is_a_permanent_config_error_without_any_attempt() 
     assert!(
         err.describe()
             .starts_with("the server settings cannot be used")
+    );
+}
+
+/// What a recording WHM stand-in received: method, path, query string, content type, body.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    path: String,
+    query: Option<String>,
+    content_type: Option<String>,
+    body: String,
+}
+
+/// A WHM stand-in on loopback that records each request and answers `result: 1`.
+async fn spawn_recorder() -> (String, Arc<Mutex<Vec<Received>>>) {
+    use axum::http::{HeaderMap, Method, Uri};
+
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let log = received.clone();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push(Received {
+                    method: method.to_string(),
+                    path: uri.path().to_string(),
+                    query: uri.query().map(str::to_string),
+                    content_type: headers
+                        .get("content-type")
+                        .map(|value| value.to_str().unwrap().to_string()),
+                    body,
+                });
+                axum::Json(serde_json::json!({
+                    "metadata": { "command": "x", "reason": "OK", "result": 1, "version": 1 }
+                }))
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+#[tokio::test]
+async fn every_call_is_a_post_whose_token_travels_in_the_form_body_and_never_in_the_url() {
+    let (url, received) = spawn_recorder().await;
+    let whm = WhmClient::new(fast_settings()).server(&conn_to(url));
+    let mut created = link("user0001", "ticket_open", "Open & Ticket", 1);
+    created.base64_png_image = Some(tiny_png());
+
+    whm.create_integration_link(&created).await.unwrap();
+    whm.update_integration_link_token(
+        "user0001",
+        "applinks_ticket_open",
+        &SecretString::from("fresh-secret"),
+    )
+    .await
+    .unwrap();
+
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    for (request, function, token) in [
+        (
+            &received[0],
+            "create_integration_link",
+            "link-secret-0123456789abcdef",
+        ),
+        (
+            &received[1],
+            "update_integration_link_token",
+            "fresh-secret",
+        ),
+    ] {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, format!("/json-api/{function}"));
+        assert_eq!(request.query, None, "{request:?}");
+        assert_eq!(
+            request.content_type.as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+        let form: HashMap<String, String> = form_urlencoded::parse(request.body.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(form["api.version"], "1");
+        assert_eq!(form["user"], "user0001");
+        assert_eq!(form["app"], "applinks_ticket_open");
+        assert_eq!(form["token"], token);
+    }
+    let create: HashMap<String, String> = form_urlencoded::parse(received[0].body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(create["label"], "Open & Ticket");
+    assert_eq!(create["base64_png_image"], tiny_png());
+}
+
+#[tokio::test]
+async fn create_integration_link_leaves_out_optional_arguments_that_are_empty() {
+    let (url, received) = spawn_recorder().await;
+    let whm = WhmClient::new(fast_settings()).server(&conn_to(url));
+    let created = CreateLink {
+        implements: String::new(),
+        label: String::new(),
+        subscriber_unique_id: String::new(),
+        token: SecretString::from(""),
+        autologin_token_url: None,
+        ..link("user0001", "ticket_open", "", 1)
+    };
+
+    whm.create_integration_link(&created).await.unwrap();
+
+    let body = received.lock().unwrap()[0].body.clone();
+    let names: Vec<String> = form_urlencoded::parse(body.as_bytes())
+        .map(|(name, _)| name.into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["api.version", "user", "app", "url", "order", "hide"]
     );
 }

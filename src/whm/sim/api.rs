@@ -1,19 +1,23 @@
-//! `GET /json-api/FUNCTION`: the simulated WHM API 1 (whm-api.md §1–§2).
+//! `/json-api/FUNCTION`: the simulated WHM API 1 (whm-api.md §1 and §3).
 //!
-//! Order of a call: count it, add the latency, check the credentials (403 "Access denied"),
-//! roll the faults (hang, HTTP 500), then validate the arguments as cPanel's description does
-//! and answer the envelope. A call that fails validation changes nothing.
+//! GET and POST alike, the arguments in the query string, a form body, or both (merged; the
+//! body's value wins when a name is in both, since POST is the usual form). Order of a call:
+//! count it, add the latency, check the credentials (403 "Access denied"), roll the faults
+//! (hang, HTTP 500), then validate the arguments as cPanel's server does (`validate`) and
+//! answer the envelope. A call that fails validation changes nothing.
 //!
-//! Where cPanel's description is silent, the simulator decides: removing a link or group that
-//! does not exist succeeds (so a repeated reconciliation is harmless), `get_users_links`
-//! answers `{IMPLEMENTS: [APP, …]}` in cPanel's order, and `listaccts` filters by user name
-//! with `search` (substring, or exact with `searchmethod=exact`).
+//! Where whm-api.md is silent, the simulator decides: `get_users_links` answers
+//! `{IMPLEMENTS: [APP, …]}` in cPanel's order, `listaccts` filters by user name with `search`
+//! (substring, or exact with `searchmethod=exact`), and a body that is not form-encoded is
+//! ignored. `batch` (§2) is not simulated yet.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,22 +27,24 @@ use subtle::ConstantTimeEq;
 
 use super::Sim;
 use super::state::{StoredGroup, StoredLink, World};
-use crate::whm::types::{Envelope, GROUP_IDS, Metadata};
+use super::validate::{self, Args};
+use crate::whm::types::{Envelope, Metadata};
 
-/// The reason WHM gives for an account it does not have.
-pub const USER_NOT_FOUND: &str = "cPanel Account Username not found";
+/// The largest request body the API reads: icons are a few KB, so this leaves ample room
+/// while keeping a runaway client from filling the memory.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How long a simulated timeout hangs: longer than any client waits.
 const HANG: Duration = Duration::from_secs(3600);
 
-type Args = BTreeMap<String, String>;
 type Answer = Result<Value, String>;
 
-/// The handler of every API function.
+/// The handler of every API function, GET or POST.
 pub(super) async fn call(
     State(sim): State<Arc<Sim>>,
     Path(function): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let faults = {
         let mut world = sim.world.lock();
@@ -55,6 +61,12 @@ pub(super) async fn call(
             Err("Access denied".into()),
         );
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return envelope(rejection.status(), &function, Err(rejection.body_text()));
+        }
+    };
     if roll(faults.timeout_rate) {
         // Hang in this request's own task; the shutdown signal ends the wait so that a
         // stopping simulator does not wait an hour for it.
@@ -77,11 +89,7 @@ pub(super) async fn call(
         );
     }
 
-    // First value wins when an argument is repeated.
-    let mut args = Args::new();
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        args.entry(name.into_owned()).or_insert(value.into_owned());
-    }
+    let args = arguments(query.as_deref(), &headers, &body);
     let answer = if args.get("api.version").map(String::as_str) != Some("1") {
         Err("The “api.version” argument must be 1.".to_string())
     } else {
@@ -89,6 +97,28 @@ pub(super) async fn call(
         dispatch(&mut world, &sim.version, &function, &args)
     };
     envelope(StatusCode::OK, &function, answer)
+}
+
+/// The body's form fields, then the query string's; the first value of a name wins.
+fn arguments(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Args {
+    // A body of another type (JSON, multipart) holds no arguments as far as this API goes.
+    let form_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let body = if form_body { body } else { &[] };
+    let mut args = Args::new();
+    for (name, value) in
+        form_urlencoded::parse(body).chain(form_urlencoded::parse(query.unwrap_or("").as_bytes()))
+    {
+        args.entry(name.into_owned()).or_insert(value.into_owned());
+    }
+    args
 }
 
 impl Sim {
@@ -147,15 +177,19 @@ fn dispatch(world: &mut World, version: &str, function: &str, args: &Args) -> An
         "listaccts" => Ok(listaccts(world, args)),
         "create_integration_link" => create_link(world, args),
         "remove_integration_link" => {
-            let user = user(world, args)?;
-            let app = required(args, "app")?;
+            validate::all_required(args, &["user", "app"])?;
+            let user = validate::user(world, args)?;
+            let app = validate::file_name(args, "app")?;
             if let Some(links) = world.links.get_mut(user) {
                 links.remove(app);
+            }
+            if let Some(tokens) = world.orphan_tokens.get_mut(user) {
+                tokens.remove(app);
             }
             Ok(Value::Null)
         }
         "list_integration_links" => {
-            let user = user(world, args)?;
+            let user = validate::user(world, args)?;
             let links: Vec<Value> = world
                 .links
                 .get(user)
@@ -166,38 +200,21 @@ fn dispatch(world: &mut World, version: &str, function: &str, args: &Args) -> An
             Ok(json!({ "links": links }))
         }
         "get_integration_link_user_config" => {
-            let user = user(world, args)?;
-            let app = required(args, "app")?;
-            let link = existing_link(world, user, app)?;
-            let field = |name: &str| link.get(name).cloned();
-            Ok(json!({ "userconfig": {
-                "app": app,
-                "user": user,
-                "implements": field("implements"),
-                "label": field("label"),
-                "subscriber_unique_id": field("subscriber_unique_id"),
-                "autologin_token_url": field("autologin_token_url"),
-                "url": field("url"),
-                "base64_png_image": field("base64_png_image"),
-            }}))
-        }
-        "update_integration_link_token" => {
-            let user = user(world, args)?.to_string();
-            let app = required(args, "app")?;
-            let token = required(args, "token")?;
-            existing_link(world, &user, app)?;
-            if let Some(link) = world
+            validate::all_required(args, &["user", "app"])?;
+            let user = validate::user(world, args)?;
+            let app = validate::file_name(args, "app")?;
+            let link = world
                 .links
-                .get_mut(&user)
-                .and_then(|links| links.get_mut(app))
-            {
-                link.insert("token".into(), token.into());
-            }
-            Ok(Value::Null)
+                .get(user)
+                .and_then(|links| links.get(app))
+                .ok_or_else(|| format!("The user “{user}” has no integration link “{app}”."))?;
+            // The user config only: the token lives apart and is never answered.
+            Ok(json!({ "userconfig": link.config }))
         }
+        "update_integration_link_token" => update_token(world, args),
         "create_integration_group" => create_group(world, args),
         "list_integration_groups" => {
-            let user = user(world, args)?;
+            let user = validate::user(world, args)?;
             let groups: Vec<Value> = world
                 .groups
                 .get(user)
@@ -208,29 +225,17 @@ fn dispatch(world: &mut World, version: &str, function: &str, args: &Args) -> An
             Ok(json!({ "links": groups }))
         }
         "remove_integration_group" => {
-            let user = user(world, args)?;
-            let group_id = required(args, "group_id")?;
+            validate::all_required(args, &["user", "group_id"])?;
+            let user = validate::user(world, args)?;
+            let group_id = validate::file_name(args, "group_id")?;
             if let Some(groups) = world.groups.get_mut(user) {
                 groups.remove(group_id);
             }
             Ok(Value::Null)
         }
         "get_users_links" => {
-            let user = user(world, args)?;
-            let mut services: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
-            for (app, link) in world.links.get(user).into_iter().flatten() {
-                let implements = link.get("implements").map_or("", String::as_str);
-                services.entry(implements).or_default().push((app, link));
-            }
-            let services: serde_json::Map<String, Value> = services
-                .into_iter()
-                .map(|(implements, mut links)| {
-                    links.sort_by(|a, b| order_key(a.0, a.1).cmp(&order_key(b.0, b.1)));
-                    let apps: Vec<&str> = links.into_iter().map(|(app, _)| app).collect();
-                    (implements.to_string(), json!(apps))
-                })
-                .collect();
-            Ok(Value::Object(services))
+            let user = validate::user(world, args)?;
+            Ok(users_links(world, user))
         }
         _ => Err(format!(
             "Unknown app (“{function}”) requested for this version (1) of the API."
@@ -238,10 +243,9 @@ fn dispatch(world: &mut World, version: &str, function: &str, args: &Args) -> An
     }
 }
 
-/// How cPanel orders links: by `order` as a number, then as text, then by app name.
-pub(super) fn order_key<'a>(app: &'a str, link: &'a StoredLink) -> (i64, &'a str, &'a str) {
-    let order = link.get("order").map_or("", String::as_str);
-    (order.trim().parse().unwrap_or(i64::MAX), order, app)
+/// How cPanel orders links: by `order` as an integer (99999 without one), then by app name.
+pub(super) fn order_key<'a>(app: &'a str, link: &StoredLink) -> (i64, &'a str) {
+    (validate::order_of(link.config.get("order")), app)
 }
 
 fn listaccts(world: &World, args: &Args) -> Value {
@@ -259,38 +263,47 @@ fn listaccts(world: &World, args: &Args) -> Value {
     json!({ "acct": accounts })
 }
 
+/// `{IMPLEMENTS: [APP, …]}`, each list in cPanel's order.
+fn users_links(world: &World, user: &str) -> Value {
+    let mut services: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
+    for (app, link) in world.links.get(user).into_iter().flatten() {
+        let implements = link.config.get("implements").map_or("", String::as_str);
+        services.entry(implements).or_default().push((app, link));
+    }
+    let services: serde_json::Map<String, Value> = services
+        .into_iter()
+        .map(|(implements, mut links)| {
+            links.sort_by_key(|(app, link)| order_key(app, link));
+            let apps: Vec<&str> = links.into_iter().map(|(app, _)| app).collect();
+            (implements.to_string(), json!(apps))
+        })
+        .collect();
+    Value::Object(services)
+}
+
 fn create_link(world: &mut World, args: &Args) -> Answer {
-    let user = user(world, args)?.to_string();
-    let app = required(args, "app")?;
-    for name in ["implements", "label", "subscriber_unique_id", "token"] {
-        required(args, name)?;
-    }
-    if !app.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err("The “app” argument may contain only letters, digits, and underscores.".into());
-    }
-    let present = |name: &str| args.get(name).is_some_and(|value| !value.is_empty());
-    if !present("autologin_token_url") && !present("url") {
-        return Err("You must specify “autologin_token_url”, “url”, or both.".into());
-    }
-    if let Some(group_id) = args.get("group_id")
-        && !GROUP_IDS.contains(&group_id.as_str())
-    {
-        return Err(format!(
-            "The “group_id” argument must be one of: {}.",
-            GROUP_IDS.join(", ")
-        ));
-    }
-    if let Some(hide) = args.get("hide")
-        && hide != "0"
-        && hide != "1"
-    {
-        return Err("The “hide” argument must be 0 or 1.".into());
-    }
-    let link: StoredLink = args
+    validate::all_required(args, &["user", "app"])?;
+    let user = validate::user(world, args)?.to_string();
+    let app = validate::file_name(args, "app")?;
+    validate::url_or_autologin(args)?;
+    validate::label(args)?;
+    validate::hide(args)?;
+    validate::order(args)?;
+    validate::link_group(args)?;
+    validate::png_image(args)?;
+    let config = args
         .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "user" | "app" | "api.version"))
+        .filter(|(name, _)| !matches!(name.as_str(), "user" | "app" | "token" | "api.version"))
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect();
+    let link = StoredLink {
+        config,
+        token: args.get("token").cloned(),
+    };
+    // The link replaces whatever the app had, a token set without a link included.
+    if let Some(tokens) = world.orphan_tokens.get_mut(&user) {
+        tokens.remove(app);
+    }
     world
         .links
         .entry(user)
@@ -299,57 +312,42 @@ fn create_link(world: &mut World, args: &Args) -> Answer {
     Ok(Value::Null)
 }
 
-fn create_group(world: &mut World, args: &Args) -> Answer {
-    let user = user(world, args)?.to_string();
-    let group_id = required(args, "group_id")?;
-    let label = required(args, "label")?;
-    let order = required(args, "order")?;
-    if !group_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// Changes the token only; on an app without a link cPanel still succeeds and keeps the
+/// token, which no link uses.
+fn update_token(world: &mut World, args: &Args) -> Answer {
+    validate::all_required(args, &["user", "app", "token"])?;
+    let user = validate::user(world, args)?.to_string();
+    let app = validate::file_name(args, "app")?;
+    let token = validate::required(args, "token")?.to_string();
+    match world
+        .links
+        .get_mut(&user)
+        .and_then(|links| links.get_mut(app))
     {
-        return Err(
-            "The “group_id” argument may contain only letters, digits, and underscores.".into(),
-        );
+        Some(link) => link.token = Some(token),
+        None => {
+            world
+                .orphan_tokens
+                .entry(user)
+                .or_default()
+                .insert(app.to_string(), token);
+        }
     }
-    let order = order
-        .trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|order| *order >= 1)
-        .ok_or("The “order” argument must be a whole number of at least 1.")?;
+    Ok(Value::Null)
+}
+
+fn create_group(world: &mut World, args: &Args) -> Answer {
+    validate::all_required(args, &["user", "group_id"])?;
+    let user = validate::user(world, args)?.to_string();
+    let group_id = validate::file_name(args, "group_id")?;
+    validate::label(args)?;
+    let order = validate::order(args)?;
     world.groups.entry(user).or_default().insert(
         group_id.to_string(),
         StoredGroup {
-            label: label.to_string(),
+            label: args.get("label").cloned(),
             order,
         },
     );
     Ok(Value::Null)
-}
-
-/// A required argument, present and not empty.
-fn required<'a>(args: &'a Args, name: &str) -> Result<&'a str, String> {
-    match args.get(name) {
-        None => Err(format!("The “{name}” argument is required.")),
-        Some(value) if value.is_empty() => Err(format!("The value of “{name}” may not be empty")),
-        Some(value) => Ok(value),
-    }
-}
-
-/// The `user` argument, naming an account this server has (and that is not set to fail).
-fn user<'a>(world: &World, args: &'a Args) -> Result<&'a str, String> {
-    let user = required(args, "user")?;
-    if !world.accounts.contains_key(user) || world.faults.fail_users.iter().any(|u| u == user) {
-        return Err(USER_NOT_FOUND.into());
-    }
-    Ok(user)
-}
-
-fn existing_link<'a>(world: &'a World, user: &str, app: &str) -> Result<&'a StoredLink, String> {
-    world
-        .links
-        .get(user)
-        .and_then(|links| links.get(app))
-        .ok_or_else(|| format!("The user “{user}” has no integration link “{app}”."))
 }

@@ -28,8 +28,8 @@ async fn state(State(sim): State<Arc<Sim>>) -> Json<serde_json::Value> {
     Json(sim.world.lock().to_json())
 }
 
-/// `POST /__sim/faults`: any of `latency_ms`, `fail_rate`, `timeout_rate`, `fail_users`;
-/// answers the settings now in force.
+/// `POST /__sim/faults`: any of `latency_ms`, `fail_rate`, `timeout_rate`, `fail_users`,
+/// `owner` (`root` or `reseller`); answers the settings now in force.
 async fn set_faults(State(sim): State<Arc<Sim>>, Json(update): Json<FaultsUpdate>) -> Response {
     let mut world = sim.world.lock();
     match world.faults.apply(update) {

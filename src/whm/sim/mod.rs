@@ -1,189 +1,51 @@
-//! `applinks whm-sim`: a WHM API 1 server on loopback that behaves as whm-api.md §1–§5 say,
-//! for the demo, the tests and the benchmarks. Plain HTTP, state in memory.
+//! `applinks whm-sim`: a WHM API 1 server on loopback that behaves as cPanel's server does
+//! (whm-api.md §7: the behaviour of §1–§6, not the published reference), for the demo, the
+//! tests and the benchmarks. Plain HTTP, state in memory.
 //!
-//! - `api`: `GET /json-api/FUNCTION`, both auth forms, cPanel-style validation, faults.
-//! - `cpanel`: `GET /cpanel/USER` and the autologin click (`POST /cpanel/USER/open/APP`).
+//! - `api`: `GET`/`POST /json-api/FUNCTION` (query string or form body), both auth forms,
+//!   faults; `validate`: cPanel's argument rules and reason texts (§3).
+//! - `cpanel`: the customer's cPanel home, `GET /cpanel/USER`; `autologin`: the click,
+//!   `POST /cpanel/USER/open/APP` (§6).
 //! - `control`: test support without auth: `GET /__sim/state`, `POST /__sim/faults`,
 //!   `POST /__sim/accounts`, `DELETE /__sim/accounts/USER`.
+//! - `config`: [`SimConfig`], the flags ([`SimArgs`]) and the [`Sleeper`].
+//! - `state`: the memory (links keep user config and token apart, as cPanel does).
+//!
+//! Not simulated yet: `batch` (§2) and `--command-ms`.
 //!
 //! In-process: [`spawn`] answers a [`SimHandle`]; from the command line: [`run`].
 
 mod api;
+mod autologin;
+mod config;
 mod control;
 mod cpanel;
 pub mod state;
+mod validate;
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use futures::future::BoxFuture;
-use rand::Rng as _;
 use secrecy::SecretString;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use api::USER_NOT_FOUND;
-pub use cpanel::{MAX_AUTOLOGIN_ATTEMPTS, MAX_RETRY_WAIT};
-pub use state::{Faults, FaultsUpdate, StoredGroup, StoredLink};
+pub use api::MAX_BODY_BYTES;
+pub use autologin::{AUTOLOGIN_FIELDS, MAX_AUTOLOGIN_ATTEMPTS, MAX_RETRY_WAIT};
+pub use config::{DEFAULT_VERSION, MODULES, SimArgs, SimConfig, Sleeper, TokioSleeper};
+pub use cpanel::{PREFERENCES_GROUP, PREFERENCES_LABEL};
+pub use state::{Faults, FaultsUpdate, Owner, StoredGroup, StoredLink, UserConfigMap};
+pub use validate::DEFAULT_ORDER;
 
 use self::state::{SharedWorld, World};
 use super::client::{ServerConn, WhmAuth};
 use super::types::Account;
-
-/// The version the simulator reports unless told otherwise.
-pub const DEFAULT_VERSION: &str = "11.134.0.5";
-/// Modules the simulator can pretend to be.
-pub const MODULES: [&str; 2] = ["cpanel", "wp2"];
-
-/// How the simulated cPanel waits between two autologin attempts. Tests inject one that
-/// records the waits and returns at once.
-pub trait Sleeper: Send + Sync + 'static {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
-}
-
-/// The real wait: `tokio::time::sleep`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioSleeper;
-
-impl Sleeper for TokioSleeper {
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
-
-/// Everything a simulator starts with.
-#[derive(Clone)]
-pub struct SimConfig {
-    /// 0: any free port.
-    pub port: u16,
-    /// Accounts `user0001` … created at start.
-    pub accounts: usize,
-    pub version: String,
-    /// `cpanel` or `wp2`.
-    pub module: String,
-    /// The WHM username the API token belongs to.
-    pub username: String,
-    /// The API token it accepts (also the password of the Basic form).
-    pub token: String,
-    pub latency_ms: u64,
-    pub fail_rate: f64,
-    pub timeout_rate: f64,
-    pub fail_users: Vec<String>,
-    /// The waits between autologin attempts.
-    pub sleeper: Arc<dyn Sleeper>,
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        Self {
-            port: 0,
-            accounts: 10,
-            version: DEFAULT_VERSION.to_string(),
-            module: "cpanel".to_string(),
-            username: "root".to_string(),
-            token: random_token(),
-            latency_ms: 0,
-            fail_rate: 0.0,
-            timeout_rate: 0.0,
-            fail_users: Vec::new(),
-            sleeper: Arc::new(TokioSleeper),
-        }
-    }
-}
-
-impl std::fmt::Debug for SimConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimConfig")
-            .field("port", &self.port)
-            .field("accounts", &self.accounts)
-            .field("version", &self.version)
-            .field("module", &self.module)
-            .field("username", &self.username)
-            .field("token", &"[redacted]")
-            .field("latency_ms", &self.latency_ms)
-            .field("fail_rate", &self.fail_rate)
-            .field("timeout_rate", &self.timeout_rate)
-            .field("fail_users", &self.fail_users)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The flags of `applinks whm-sim` (SPEC §2, whm-api.md §5). Meant for a subcommand of a
-/// parent command that does not set `#[command(version)]` (this one has its own `--version`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct SimArgs {
-    /// Port on 127.0.0.1 (0: any free port; the URL is printed).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// Accounts user0001 … with domains userNNNN.example.test and e-mails ownerNNNN@example.test.
-    #[arg(long, default_value_t = 10)]
-    pub accounts: usize,
-    /// The cPanel & WHM version the `version` function reports.
-    #[arg(long, default_value = DEFAULT_VERSION)]
-    pub version: String,
-    /// The server's module.
-    #[arg(long, default_value = "cpanel", value_parser = MODULES)]
-    pub module: String,
-    /// WHM username of the API token.
-    #[arg(long, default_value = "root")]
-    pub username: String,
-    /// The API token it accepts (random if not given; printed at start).
-    #[arg(long)]
-    pub token: Option<String>,
-    /// Milliseconds added to every API call.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Share of API calls answered HTTP 500 (0 to 1).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
-    pub fail_rate: f64,
-    /// Share of API calls that never answer within the client timeout (0 to 1).
-    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
-    pub timeout_rate: f64,
-    /// Accounts that answer `result: 0` with "cPanel Account Username not found" (u1,u2).
-    #[arg(long, value_delimiter = ',')]
-    pub fail_users: Vec<String>,
-}
-
-impl SimArgs {
-    pub fn into_config(self) -> SimConfig {
-        SimConfig {
-            port: self.port,
-            accounts: self.accounts,
-            version: self.version,
-            module: self.module,
-            username: self.username,
-            token: self.token.unwrap_or_else(random_token),
-            latency_ms: self.latency_ms,
-            fail_rate: self.fail_rate,
-            timeout_rate: self.timeout_rate,
-            fail_users: self.fail_users,
-            sleeper: Arc::new(TokioSleeper),
-        }
-    }
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number"))?;
-    if (0.0..=1.0).contains(&rate) {
-        Ok(rate)
-    } else {
-        Err("a rate lies between 0 and 1".to_string())
-    }
-}
-
-fn random_token() -> String {
-    rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect()
-}
 
 /// The state the handlers share.
 struct Sim {
@@ -200,9 +62,14 @@ struct Sim {
 
 fn router(sim: Arc<Sim>) -> Router {
     Router::new()
-        .route("/json-api/{function}", get(api::call))
+        .route(
+            "/json-api/{function}",
+            get(api::call)
+                .post(api::call)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
         .route("/cpanel/{user}", get(cpanel::home))
-        .route("/cpanel/{user}/open/{app}", post(cpanel::open))
+        .route("/cpanel/{user}/open/{app}", post(autologin::open))
         .merge(control::router())
         .with_state(sim)
 }
@@ -248,6 +115,7 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
         fail_rate: config.fail_rate,
         timeout_rate: config.timeout_rate,
         fail_users: config.fail_users,
+        owner: config.owner,
     };
     let sim = Arc::new(Sim {
         world: SharedWorld::new(World::with_accounts(config.accounts, faults)),
@@ -342,8 +210,14 @@ impl SimHandle {
         self.sim.world.lock().to_json()
     }
 
-    /// The user's links: app → arguments as received.
-    pub fn links(&self, user: &str) -> std::collections::BTreeMap<String, StoredLink> {
+    /// The user's links as `GET /__sim/state` shows them: app → user config with the token
+    /// merged in under `token`.
+    pub fn links(&self, user: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.sim.world.lock().merged_links(user)
+    }
+
+    /// The user's links as stored: app → user config and token apart.
+    pub fn stored_links(&self, user: &str) -> BTreeMap<String, StoredLink> {
         self.sim
             .world
             .lock()
@@ -353,8 +227,20 @@ impl SimHandle {
             .unwrap_or_default()
     }
 
+    /// Tokens set by `update_integration_link_token` for apps of the user that have no link:
+    /// app → token.
+    pub fn orphan_tokens(&self, user: &str) -> BTreeMap<String, String> {
+        self.sim
+            .world
+            .lock()
+            .orphan_tokens
+            .get(user)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// The user's groups: group id → group.
-    pub fn groups(&self, user: &str) -> std::collections::BTreeMap<String, StoredGroup> {
+    pub fn groups(&self, user: &str) -> BTreeMap<String, StoredGroup> {
         self.sim
             .world
             .lock()

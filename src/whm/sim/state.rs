@@ -1,5 +1,6 @@
-//! The simulator's memory: accounts, per-user links (every argument as received) and groups,
-//! call counters and fault settings. One `Mutex`, never held across an await.
+//! The simulator's memory: accounts, per-user links (user config and token kept apart, as
+//! cPanel keeps them), tokens of links that do not exist, groups, call counters and fault
+//! settings. One `Mutex`, never held across an await.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -8,18 +9,70 @@ use serde::{Deserialize, Serialize};
 
 use crate::whm::types::Account;
 
-/// A link as stored: every argument of `create_integration_link` as received, except `user`,
-/// `app` and `api.version` (they are its keys).
-pub type StoredLink = BTreeMap<String, String>;
+/// A link's *user config*: every argument of `create_integration_link` as received, except
+/// `user` and `app` (its keys), `token` (kept apart) and `api.version`.
+pub type UserConfigMap = BTreeMap<String, String>;
+
+/// A link as cPanel stores it: the user config, and the token apart (cPanel's admin config).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLink {
+    pub config: UserConfigMap,
+    pub token: Option<String>,
+}
+
+impl StoredLink {
+    /// One field by name; `token` answers the token, anything else the user config.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        if name == "token" {
+            self.token.as_ref()
+        } else {
+            self.config.get(name)
+        }
+    }
+
+    /// The user config with the token merged in: the view of `GET /__sim/state`.
+    pub fn merged(&self) -> BTreeMap<String, String> {
+        let mut merged = self.config.clone();
+        if let Some(token) = &self.token {
+            merged.insert("token".to_string(), token.clone());
+        }
+        merged
+    }
+}
 
 /// A group of `create_integration_group`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredGroup {
-    pub label: String,
-    pub order: u32,
+    /// What the customer sees; without one (or an empty one) the page shows the id.
+    pub label: Option<String>,
+    /// 99999 when not given, as for links.
+    pub order: i64,
 }
 
-/// Fault injection, settable at start and at run time (`POST /__sim/faults`).
+/// Whose API token the simulator pretends to have been given (whm-api.md §3): it decides
+/// which words answer an account the caller cannot manage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    /// `You do not have a user named “USER”.`
+    #[default]
+    Root,
+    /// `You do not have access to an account named “USER”.`
+    Reseller,
+}
+
+impl Owner {
+    /// The reason of a call naming an account this caller has no access to.
+    pub fn unknown_user(self, user: &str) -> String {
+        match self {
+            Self::Root => format!("You do not have a user named “{user}”."),
+            Self::Reseller => format!("You do not have access to an account named “{user}”."),
+        }
+    }
+}
+
+/// Fault injection and the caller's standing, settable at start and at run time
+/// (`POST /__sim/faults`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Faults {
     /// Added to every API call.
@@ -28,8 +81,10 @@ pub struct Faults {
     pub fail_rate: f64,
     /// Share of API calls that do not answer within any client timeout.
     pub timeout_rate: f64,
-    /// Accounts that answer `result: 0` with the not-found reason.
+    /// Accounts that answer `result: 0` with the unknown-user reason.
     pub fail_users: Vec<String>,
+    /// Which unknown-user reason the server answers (`--owner`).
+    pub owner: Owner,
 }
 
 /// A partial change of [`Faults`]; absent fields stay as they are. Accepts the flag names too
@@ -45,6 +100,8 @@ pub struct FaultsUpdate {
     pub timeout_rate: Option<f64>,
     #[serde(default, alias = "fail-users")]
     pub fail_users: Option<Vec<String>>,
+    #[serde(default)]
+    pub owner: Option<Owner>,
 }
 
 impl Faults {
@@ -72,6 +129,9 @@ impl Faults {
         if let Some(fail_users) = update.fail_users {
             self.fail_users = fail_users;
         }
+        if let Some(owner) = update.owner {
+            self.owner = owner;
+        }
         Ok(())
     }
 }
@@ -82,6 +142,9 @@ pub struct World {
     pub accounts: BTreeMap<String, Account>,
     /// user → app → link.
     pub links: BTreeMap<String, BTreeMap<String, StoredLink>>,
+    /// user → app → token set by `update_integration_link_token` for an app that has no link
+    /// (cPanel accepts that and keeps the token; no link uses it).
+    pub orphan_tokens: BTreeMap<String, BTreeMap<String, String>>,
     /// user → group id → group.
     pub groups: BTreeMap<String, BTreeMap<String, StoredGroup>>,
     /// function → calls received (every call, whatever its answer).
@@ -116,16 +179,26 @@ impl World {
         self.accounts.insert(account.user.clone(), account);
     }
 
-    /// Removes an account with its links and groups, as terminating it on WHM would.
+    /// Removes an account with its links, tokens and groups, as terminating it on WHM would.
     pub fn remove_account(&mut self, user: &str) -> bool {
         self.links.remove(user);
+        self.orphan_tokens.remove(user);
         self.groups.remove(user);
         self.accounts.remove(user).is_some()
     }
 
+    /// The user's links with their tokens merged in: app → fields.
+    pub fn merged_links(&self, user: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        self.links
+            .get(user)
+            .into_iter()
+            .flatten()
+            .map(|(app, link)| (app.clone(), link.merged()))
+            .collect()
+    }
+
     /// The JSON of `GET /__sim/state`.
     pub fn to_json(&self) -> serde_json::Value {
-        let empty = BTreeMap::new();
         let users: serde_json::Map<String, serde_json::Value> = self
             .accounts
             .keys()
@@ -134,10 +207,7 @@ impl World {
                     .keys()
                     .filter(|user| !self.accounts.contains_key(*user)),
             )
-            .map(|user| {
-                let links = self.links.get(user).unwrap_or(&empty);
-                (user.clone(), serde_json::json!(links))
-            })
+            .map(|user| (user.clone(), serde_json::json!(self.merged_links(user))))
             .collect();
         serde_json::json!({
             "calls": self.calls,

@@ -1,0 +1,85 @@
+//! How the client reaches one WHM server and how patiently: [`ServerConn`] (base URL,
+//! credentials, TLS verification), [`WhmAuth`] and [`ClientSettings`]. Plain data: the
+//! calls live in `client`. Secrets stay out of `Debug` output.
+
+use secrecy::SecretString;
+
+/// How to reach one WHM server.
+#[derive(Debug, Clone)]
+pub struct ServerConn {
+    /// Scheme, host and port, e.g. `https://host:2087` or `http://127.0.0.1:1234`.
+    pub base_url: String,
+    pub auth: WhmAuth,
+    /// Verify the server's TLS certificate (off only for servers with self-signed ones).
+    pub verify_tls: bool,
+}
+
+/// The credentials of a server record: an API token (header `Authorization: whm USER:TOKEN`)
+/// or a password (HTTP Basic).
+#[derive(Clone)]
+pub enum WhmAuth {
+    ApiToken {
+        username: String,
+        token: SecretString,
+    },
+    Password {
+        username: String,
+        password: SecretString,
+    },
+}
+
+impl WhmAuth {
+    /// The credentials of a server record: `auth_kind` is `password` (HTTP Basic) or
+    /// anything else for an API token.
+    pub fn from_record(auth_kind: &str, username: String, secret: SecretString) -> Self {
+        if auth_kind == "password" {
+            Self::Password {
+                username,
+                password: secret,
+            }
+        } else {
+            Self::ApiToken {
+                username,
+                token: secret,
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for WhmAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ApiToken { username, .. } => f
+                .debug_struct("ApiToken")
+                .field("username", username)
+                .field("token", &"[redacted]")
+                .finish(),
+            Self::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &"[redacted]")
+                .finish(),
+        }
+    }
+}
+
+/// Timeouts and retries of every call.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Whole-request timeout of one attempt.
+    pub timeout_ms: u64,
+    /// Attempts per call, the first included (transient errors only; at least 1).
+    pub retry_max_attempts: u32,
+    /// First pause between attempts; it doubles each time, plus jitter.
+    pub retry_base_delay_ms: u64,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            retry_max_attempts: 3,
+            retry_base_delay_ms: 200,
+        }
+    }
+}
