@@ -14,4 +14,4 @@ pub mod types;
 pub use client::{
     Cause, ClientSettings, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient, WhmError,
 };
-pub use types::{Account, CreateLink, UserConfig, is_unknown_user_reason};
+pub use types::{Account, CreateLink, UserConfig};

@@ -6,14 +6,6 @@
 use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// Whether a `reason` is WHM's answer for an account the caller cannot manage: the server
-/// does not have it (`You do not have a user named “USER”.`, or with a reseller's token
-/// `You do not have access to an account named “USER”.`, whm-api.md §3).
-pub fn is_unknown_user_reason(reason: &str) -> bool {
-    reason.starts_with("You do not have a user named ")
-        || reason.starts_with("You do not have access to an account named ")
-}
-
 /// Every answer of WHM API 1: `{"metadata": {…}, "data": …}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope<T> {
@@ -54,9 +46,11 @@ impl Metadata {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub user: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_or_null")]
     pub domain: String,
-    #[serde(default)]
+    /// As cPanel lists it: one address, several (`a@x.test, b@y.test`), `*unknown*`, empty,
+    /// or null.
+    #[serde(default, deserialize_with = "string_or_null")]
     pub email: String,
     /// cPanel answers 0 or 1 here.
     #[serde(
@@ -209,6 +203,27 @@ fn bool_from_int_or_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<b
     }
 }
 
+/// A text field that a server may answer as null: read as empty.
+fn string_or_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 fn bool_as_int<S: serde::Serializer>(value: &bool, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u8(u8::from(*value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_account_with_null_text_fields_reads_as_empty() {
+        let account: Account = serde_json::from_str(
+            r#"{"user": "bob", "domain": null, "email": null, "suspended": "1"}"#,
+        )
+        .unwrap();
+        assert_eq!(account.email, "");
+        assert_eq!(account.domain, "");
+        assert!(account.suspended);
+    }
 }

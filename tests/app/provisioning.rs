@@ -406,8 +406,8 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
     );
     let not_found = warnings.iter().find(|r| r[2] == "user0002").unwrap();
     assert!(
-        not_found[3].contains("cPanel Account Username not found"),
-        "{not_found:?}"
+        not_found[3].contains("You do not have a user named “user0002”."),
+        "cPanel's own words: {not_found:?}"
     );
     assert!(
         not_found[3].contains("no longer has"),
@@ -450,6 +450,46 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
     let links = sim_links(&sim);
     for user in sim_users(5) {
         assert_eq!(links_of(&links, &user).len(), 15, "{user}");
+    }
+}
+
+#[tokio::test]
+async fn a_resellers_unknown_account_text_gets_the_hint_and_a_terminated_account_it_lacks_is_fine()
+{
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = applinks::whm::sim::spawn(applinks::whm::sim::SimConfig {
+        accounts: 2,
+        owner: applinks::whm::sim::Owner::Reseller,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sid = app.add_server("reseller", &sim, "cpanel").await;
+    app.add_accounts(sid, &sim_users(2)).await;
+    app.add_accounts(sid, &["gone0001".to_string(), "gone0002".to_string()])
+        .await;
+    sqlx::query("update accounts set status = 'terminated' where username = 'gone0002'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["operation"]["warnings"], 1, "{status}");
+    let warnings = app.log_rows("cpanel", "warning").await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0][2], "gone0001");
+    assert!(
+        warnings[0][3].contains("You do not have access to an account named “gone0001”."),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[0][3].contains("no longer has"),
+        "hint: {warnings:?}"
+    );
+    for user in sim_users(2) {
+        assert_eq!(links_of(&sim_links(&sim), &user).len(), 15, "{user}");
     }
 }
 

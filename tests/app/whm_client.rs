@@ -456,7 +456,7 @@ async fn result_0_is_a_permanent_error_with_the_servers_reason_and_no_retry() {
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert_eq!(err.cause, Cause::Api);
     assert_eq!(err.reason, "You do not have a user named “nobody”.");
-    assert!(applinks::whm::is_unknown_user_reason(&err.reason));
+    assert!(applinks::domain::operation::is_unknown_account(&err.reason));
     assert_eq!(err.attempts, 1);
     assert_eq!(sim.calls("create_integration_link"), 1);
 }
