@@ -2,6 +2,7 @@
 //! reqwest here, so every rule can be tested without I/O.
 
 pub mod app;
+pub mod configuration;
 pub mod email;
 pub mod links;
 pub mod operation;

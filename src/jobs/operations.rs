@@ -10,7 +10,7 @@ use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::provisioning::ServerRecord;
 use crate::domain::app::App;
-use crate::domain::links::Configuration;
+use crate::domain::configuration::Configuration;
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::{Module, version_supports_links};
 

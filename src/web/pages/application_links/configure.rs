@@ -16,7 +16,8 @@ use tower_sessions::Session;
 use super::{BASE, parse_app};
 use crate::db;
 use crate::domain::app::App;
-use crate::domain::links::{self, ConfigErrors, ConfigInput, LinkSetting};
+use crate::domain::configuration::{self, ConfigErrors, ConfigInput};
+use crate::domain::links::{self, LinkSetting};
 use crate::jobs;
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult};
@@ -167,7 +168,7 @@ pub(super) async fn save_configuration(
         .into_response());
     }
 
-    match links::validate(&input) {
+    match configuration::validate(&input) {
         Ok(config) => {
             let op = jobs::save_configuration(&pool, app, &config).await?;
             let message = match op {
