@@ -145,6 +145,17 @@ async fn sign_in_from(
     username: &str,
     password: &str,
 ) -> StatusCode {
+    sign_in_with(app, browser, username, password, None).await
+}
+
+/// The same, with an `X-Forwarded-For` header when `forwarded` is given.
+async fn sign_in_with(
+    app: &crate::helpers::TestApp,
+    browser: &reqwest::Client,
+    username: &str,
+    password: &str,
+    forwarded: Option<&str>,
+) -> StatusCode {
     let html = browser
         .get(app.url("/admin/login"))
         .send()
@@ -154,17 +165,15 @@ async fn sign_in_from(
         .await
         .unwrap();
     let token = crate::helpers::attr(&html, "meta[name=csrf-token]", "content").unwrap();
-    browser
-        .post(app.url("/admin/login"))
-        .form(&[
-            ("username", username),
-            ("password", password),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    let mut request = browser.post(app.url("/admin/login")).form(&[
+        ("username", username),
+        ("password", password),
+        ("csrf_token", &token),
+    ]);
+    if let Some(forwarded) = forwarded {
+        request = request.header("x-forwarded-for", forwarded);
+    }
+    request.send().await.unwrap().status()
 }
 
 #[tokio::test]
@@ -427,26 +436,5 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 /// A wrong-password sign-in whose request names `forwarded` in X-Forwarded-For.
 async fn sign_in_forwarded(app: &crate::helpers::TestApp, forwarded: &str) -> StatusCode {
-    let browser = client();
-    let html = browser
-        .get(app.url("/admin/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = crate::helpers::attr(&html, "meta[name=csrf-token]", "content").unwrap();
-    browser
-        .post(app.url("/admin/login"))
-        .header("x-forwarded-for", forwarded)
-        .form(&[
-            ("username", "root"),
-            ("password", "guess"),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status()
+    sign_in_with(app, &client(), "root", "guess", Some(forwarded)).await
 }
