@@ -47,6 +47,14 @@ pub struct WebArgs {
     /// directly from this machine (loopback, not through a proxy).
     #[arg(long, env = "APPLINKS_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<SecretString>,
+    /// A client's sign-in (through single sign-on) ends after this many seconds, however
+    /// active; the idle expiry (8 h) applies as well.
+    #[arg(
+        long,
+        env = "APPLINKS_CLIENT_SESSION_MAX_SECS",
+        default_value_t = 28_800
+    )]
+    pub client_session_max_secs: u64,
 }
 
 /// A proxy address (`10.0.0.5`) or network (`10.0.0.0/8`).

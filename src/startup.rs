@@ -192,6 +192,7 @@ impl Application {
                 public_url: public_url.clone(),
                 trusted_proxies: web.trusted_proxies.clone(),
                 metrics_token: web.metrics_token.clone(),
+                client_session_max_secs: web.client_session_max_secs,
             }),
             login_limiter: limiter,
             secrets: secrets.clone(),

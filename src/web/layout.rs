@@ -6,7 +6,7 @@ use askama_web::WebTemplate;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 use crate::domain::permission::Permission;
 use crate::web::auth::CurrentAdmin;
@@ -120,14 +120,11 @@ impl Chrome {
         })
     }
 
-    /// Makes sure the page carries a CSRF token, for an anonymous page with a form. The
-    /// session this starts lives [`ANONYMOUS_SESSION_IDLE`] at most while nobody signs in.
+    /// Makes sure the page carries a CSRF token, for a page with a form that an admin's
+    /// chrome would not give one (the sign-in form, the client area's sign-out).
     pub async fn with_form_token(mut self, session: &Session) -> Result<Self, AppError> {
         if self.csrf_token.is_empty() {
             self.csrf_token = csrf::session_token(session).await?;
-            if self.admin.is_none() {
-                session.set_expiry(Some(Expiry::OnInactivity(ANONYMOUS_SESSION_IDLE)));
-            }
         }
         Ok(self)
     }

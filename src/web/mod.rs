@@ -49,6 +49,8 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Bearer token of `/metrics` (`APPLINKS_METRICS_TOKEN`).
     pub metrics_token: Option<secrecy::SecretString>,
+    /// Absolute lifetime of a client's sign-in (`APPLINKS_CLIENT_SESSION_MAX_SECS`).
+    pub client_session_max_secs: u64,
 }
 
 impl WebSettings {
@@ -101,6 +103,7 @@ mod tests {
             public_url: "https://billing.example.com".into(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            client_session_max_secs: 28_800,
         };
         let http = WebSettings {
             public_url: "http://127.0.0.1:8080".into(),

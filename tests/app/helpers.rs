@@ -118,6 +118,7 @@ pub async fn spawn_app_with(workers: usize, configure: impl FnOnce(&mut WebArgs)
         public_url: None,
         trusted_proxies: Vec::new(),
         metrics_token: None,
+        client_session_max_secs: 28_800,
     };
     configure(&mut web);
     let secret_key = SecretBox::generate_key();

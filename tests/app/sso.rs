@@ -559,3 +559,111 @@ async fn a_hidden_or_unknown_link_and_a_switched_off_application_are_refused_wit
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(token_count(&app).await, 0);
 }
+
+#[tokio::test]
+async fn a_suspended_or_terminated_service_gets_no_token_but_a_page_that_says_why() {
+    let (app, sim, ids) = setup().await;
+    let url = autologin_url(&sim, "user0001", OPEN_TICKET);
+    let fields = cpanel_fields(&sim, "user0001", OPEN_TICKET);
+    let expected = app.url("/client/login?sso=suspended&next=%2Fclient%2Ftickets%2Fnew");
+    for status in ["suspended", "terminated"] {
+        sqlx::query("update accounts set status = $2 where id = $1")
+            .bind(ids[0])
+            .bind(status)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        let (code, body) = post_autologin(&url, &fields).await;
+        assert_eq!(code, StatusCode::OK, "{status}");
+        assert_eq!(body["redirect_url"], expected, "{status}");
+    }
+    assert_eq!(token_count(&app).await, 0);
+    let html = client()
+        .get(&expected)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let notice = select(&html, ".sso-suspended").join(" ");
+    assert!(notice.contains("suspended"), "{notice}");
+}
+
+#[tokio::test]
+async fn a_client_signs_out_and_an_admin_in_the_same_browser_stays_signed_in() {
+    let (app, sim, _) = setup().await;
+    // `app.client` is the admin's browser; the customer's SSO lands in the same one.
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    let r = app.client.get(&target).send().await.unwrap();
+    assert_eq!(location(r.headers()), "/client/tickets/new");
+    assert_eq!(
+        app.get("/admin").await.status(),
+        StatusCode::OK,
+        "admin kept"
+    );
+    let html = app.get("/client/tickets/new").await.text().await.unwrap();
+    assert_eq!(select(&html, ".client-name"), ["Client of user0001"]);
+    let token =
+        crate::helpers::attr(&html, "form.client-logout input[name=csrf_token]", "value").unwrap();
+
+    let r = app
+        .client
+        .post(app.url("/client/logout"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app.get("/client/tickets/new").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "client signed out");
+    assert_eq!(
+        app.get("/admin").await.status(),
+        StatusCode::OK,
+        "admin still in"
+    );
+
+    // Without the token nothing happens.
+    let again = click(&sim, "user0001", OPEN_TICKET).await;
+    app.client.get(&again).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/client/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/client/tickets/new").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_client_sign_in_ends_after_its_absolute_lifetime_however_active() {
+    let (app, sim, _) = setup().await;
+    let browser = client();
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    browser.get(&target).send().await.unwrap();
+    let r = browser
+        .get(app.url("/client/tickets/new"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Nine hours pass (the default lifetime is eight).
+    sqlx::query(
+        "update tower_sessions.session
+         set data = jsonb_set(data, '{client_since}', to_jsonb((data->>'client_since')::bigint - 32400))
+         where data ? 'client_since'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = browser
+        .get(app.url("/client/tickets/new"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

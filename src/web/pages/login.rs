@@ -37,6 +37,10 @@ async fn form(chrome: Chrome, session: Session) -> AppResult<Response> {
     if chrome.admin.is_some() {
         return Ok(Redirect::to("/admin").into_response());
     }
+    if chrome.csrf_token.is_empty() {
+        // The form's token starts a session: nobody is signed in, so it lives briefly.
+        session.set_expiry(Some(Expiry::OnInactivity(ANONYMOUS_SESSION_IDLE)));
+    }
     Ok(LoginPage {
         chrome: chrome.with_form_token(&session).await?,
         username: String::new(),

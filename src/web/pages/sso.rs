@@ -7,7 +7,8 @@
 //! cross-checked only when a caller sends them. `POST /sso/cpanel` (no key) takes callers that
 //! name the link with `app`. Both answer JSON only: a `redirect_url` to `/sso/login` with a
 //! one-time token, a `redirect_url` to the explaining `/client/login?sso=disabled` when a
-//! setting refuses, or 403 `{"error": …}` for bad credentials. `GET /sso/login` consumes the
+//! setting refuses (`?sso=suspended` when the hosting service is suspended or terminated),
+//! or 403 `{"error": …}` for bad credentials. `GET /sso/login` consumes the
 //! token and starts a *client* session; it never touches the admin's session key.
 
 use askama::Template;
@@ -28,9 +29,8 @@ use tower_sessions::Session;
 use crate::db;
 use crate::domain::app::App;
 use crate::domain::links;
-use crate::web::auth::ADMIN_ID_KEY;
 use crate::web::layout::Chrome;
-use crate::web::pages::client::{CLIENT_ID_KEY, CLIENT_USER_ID_KEY};
+use crate::web::pages::client::{CLIENT_ID_KEY, CLIENT_SINCE_KEY, CLIENT_USER_ID_KEY};
 use crate::web::{AppResult, AppState, csrf};
 
 /// How long a one-time token lives.
@@ -167,9 +167,6 @@ async fn autologin(
         tracing::info!(account = account.id, "autologin refused: wrong link token");
         return Ok(forbidden(BAD));
     }
-    if account.status == "terminated" {
-        return Ok(forbidden("account_terminated"));
-    }
 
     // The link: named by the URL, or by `app`; when both name one, they must agree.
     let app_link = if req.app.is_empty() {
@@ -198,6 +195,14 @@ async fn autologin(
     }
 
     let public = &state.settings.public_url;
+    let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
+    // No sign-in into a service that is not running; the page says why.
+    if account.status != "active" {
+        tracing::info!(account = account.id, status = %account.status, "autologin refused: service not active");
+        return Ok(redirect_json(format!(
+            "{public}/client/login?sso=suspended&next={next}"
+        )));
+    }
     let Some(owner) = db::sso::owner(&state.pool, account.client_id).await? else {
         return Ok(forbidden(BAD));
     };
@@ -207,7 +212,6 @@ async fn autologin(
             client = account.client_id,
             "autologin refused by the SSO settings"
         );
-        let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
         return Ok(redirect_json(format!(
             "{public}/client/login?sso=disabled&next={next}"
         )));
@@ -264,13 +268,19 @@ async fn login(
         let chrome = Chrome::for_session(&state, &session, "/sso/login").await?;
         return Ok((StatusCode::GONE, ExpiredPage { chrome }).into_response());
     };
-    // A client session, never an admin one: drop any admin sign-in of this browser, and a
-    // new session id (and CSRF token) defeats session fixation.
-    session.remove_value(ADMIN_ID_KEY).await?;
+    // A client sign-in, never an admin one, and kept apart from an admin's: it replaces any
+    // client sign-in of this browser (the customer asked for it) but leaves an admin's alone.
+    // A new session id (and CSRF token) defeats session fixation.
     session.cycle_id().await?;
     session.insert(CLIENT_ID_KEY, grant.client_id).await?;
     session
         .insert(CLIENT_USER_ID_KEY, grant.client_user_id)
+        .await?;
+    session
+        .insert(
+            CLIENT_SINCE_KEY,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
         .await?;
     csrf::rotate_token(&session).await?;
     tracing::info!(
