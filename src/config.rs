@@ -107,6 +107,7 @@ impl ProvisioningArgs {
             timeout_ms: self.whm_timeout_ms,
             retry_max_attempts: self.whm_retry_attempts.max(1),
             retry_base_delay_ms: self.whm_retry_base_delay_ms,
+            ..Default::default()
         }
     }
 }

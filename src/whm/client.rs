@@ -377,10 +377,7 @@ impl ServerClient {
         })?;
         let status = response.status();
         tracing::debug!(function, host = %self.host, attempt, status = status.as_u16(), "WHM answered");
-        let body = response
-            .bytes()
-            .await
-            .map_err(|err| transport_error(&err, self.whm.settings().timeout_ms))?;
+        let body = self.read_bounded(response).await?;
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
         }
@@ -412,5 +409,37 @@ impl ServerClient {
         let data = envelope.data.unwrap_or(serde_json::Value::Null);
         serde_json::from_value(data)
             .map_err(|err| WhmError::new(Cause::BadResponse, format!("unexpected data: {err}")))
+    }
+}
+
+impl ServerClient {
+    /// The answer's body, refused beyond `max_answer_bytes` (announced or actual).
+    async fn read_bounded(&self, mut response: reqwest::Response) -> Result<Vec<u8>, WhmError> {
+        let settings = self.whm.settings();
+        let limit = settings.max_answer_bytes;
+        let too_large = || {
+            WhmError::new(
+                Cause::BadResponse,
+                format!("the answer is larger than {limit} bytes"),
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| transport_error(&err, settings.timeout_ms))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }

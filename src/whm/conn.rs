@@ -72,7 +72,13 @@ pub struct ClientSettings {
     pub retry_max_attempts: u32,
     /// First pause between attempts; it doubles each time, plus jitter.
     pub retry_base_delay_ms: u64,
+    /// The largest answer read; a longer one is a permanent bad response, so a broken or
+    /// hostile server cannot make a worker hold an unbounded body in memory.
+    pub max_answer_bytes: usize,
 }
+
+/// A `listaccts` of tens of thousands of accounts fits well within this.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for ClientSettings {
     fn default() -> Self {
@@ -80,6 +86,7 @@ impl Default for ClientSettings {
             timeout_ms: 10_000,
             retry_max_attempts: 3,
             retry_base_delay_ms: 200,
+            max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
 }

@@ -17,6 +17,7 @@ pub(crate) fn fast_settings() -> ClientSettings {
         timeout_ms: 5_000,
         retry_max_attempts: 3,
         retry_base_delay_ms: 1,
+        ..ClientSettings::default()
     }
 }
 
@@ -429,6 +430,7 @@ async fn a_server_that_never_answers_times_out_as_a_transient_error() {
         timeout_ms: 200,
         retry_max_attempts: 2,
         retry_base_delay_ms: 1,
+        ..ClientSettings::default()
     };
 
     let err = WhmClient::new(settings)
@@ -732,5 +734,29 @@ async fn create_integration_link_leaves_out_optional_arguments_that_are_empty() 
     assert_eq!(
         names,
         ["api.version", "user", "app", "url", "order", "hide"]
+    );
+}
+
+#[tokio::test]
+async fn an_answer_beyond_the_size_bound_is_a_permanent_bad_response() {
+    let sim = spawn_sim(50).await;
+    let settings = ClientSettings {
+        max_answer_bytes: 2_048,
+        ..fast_settings()
+    };
+    let whm = WhmClient::new(settings);
+    let err = whm.server(&sim.conn()).listaccts().await.unwrap_err();
+    assert_eq!(err.cause, Cause::BadResponse);
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert!(
+        err.reason.contains("larger than 2048 bytes"),
+        "{}",
+        err.reason
+    );
+    assert_eq!(err.attempts, 1);
+    // A small answer still reads.
+    assert_eq!(
+        whm.server(&sim.conn()).version().await.unwrap(),
+        sim.version
     );
 }
