@@ -257,6 +257,7 @@ pub async fn log_entries(
     app: App,
     level: Option<Level>,
     limit: i64,
+    offset: i64,
 ) -> sqlx::Result<Vec<LogEntry>> {
     sqlx::query_as(
         "with last as (select id, started_at from operations where app = $1 and kind <> 'account'
@@ -268,11 +269,12 @@ pub async fn log_entries(
                 or (o.kind = 'account' and o.started_at >= coalesce((select started_at from last), '-infinity')))
            and ($2::text is null or l.level = $2)
          order by l.at desc, l.id desc
-         limit $3",
+         limit $3 offset $4",
     )
     .bind(app.key())
     .bind(level.map(|l| l.key()))
     .bind(limit)
+    .bind(offset)
     .fetch_all(db)
     .await
 }

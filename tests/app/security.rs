@@ -438,3 +438,62 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 async fn sign_in_forwarded(app: &crate::helpers::TestApp, forwarded: &str) -> StatusCode {
     sign_in_with(app, &client(), "root", "guess", Some(forwarded)).await
 }
+
+#[tokio::test]
+async fn the_log_shows_200_entries_a_page_and_keeps_the_filter_across_pages() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let op = uuid::Uuid::new_v4();
+    sqlx::query(
+        "insert into operations (id, app, kind, finished_at) values ($1, 'cpanel', 'sync', now())",
+    )
+    .bind(op)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into operation_log (operation_id, level, message)
+         select $1, case when n % 2 = 0 then 'warning' else 'debug' end, 'entry ' || n
+         from generate_series(1, 450) as n",
+    )
+    .bind(op)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let base = "/admin/setup/application-links/cpanel/log";
+    let html = app.get(base).await.text().await.unwrap();
+    assert_eq!(crate::helpers::select(&html, "tr.log-entry").len(), 200);
+    assert_eq!(
+        crate::helpers::attr(&html, "nav.pager a.older", "href").as_deref(),
+        Some("?page=2")
+    );
+    let html = app
+        .get(&format!("{base}?page=3"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::select(&html, "tr.log-entry").len(), 50);
+    assert!(crate::helpers::select(&html, "nav.pager a.older").is_empty());
+
+    let html = app
+        .get(&format!("{base}?level=warning&page=2"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::select(&html, "tr.log-entry").len(), 25);
+    assert_eq!(
+        crate::helpers::attr(&html, "nav.pager a.newer", "href").as_deref(),
+        Some("?level=warning&page=1")
+    );
+    for odd in [
+        "?page=0",
+        "?page=-4",
+        "?page=abc",
+        "?page=99999999999999999999",
+    ] {
+        let r = app.get(&format!("{base}{odd}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{odd}");
+    }
+}

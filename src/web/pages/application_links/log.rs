@@ -14,10 +14,18 @@ use crate::domain::operation::Level;
 use crate::web::layout::Chrome;
 use crate::web::{AppError, AppResult};
 
+/// Entries on one page of the log.
+pub const PAGE_SIZE: i64 = 200;
+/// Pages beyond this are not offered (the log of one operation is never that long).
+const MAX_PAGE: i64 = 10_000;
+
 #[derive(Deserialize)]
 pub struct LogQuery {
     #[serde(default)]
     level: Option<String>,
+    /// 1-based; anything unusable reads as 1.
+    #[serde(default)]
+    page: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -28,6 +36,9 @@ pub struct LogPage {
     pub level: Option<Level>,
     pub levels: Vec<Level>,
     pub entries: Vec<LogEntry>,
+    pub page: i64,
+    /// Whether there is a page after this one.
+    pub more: bool,
 }
 
 impl LogPage {
@@ -37,6 +48,14 @@ impl LogPage {
 
     pub fn is_selected(&self, l: &Level) -> bool {
         self.level == Some(*l)
+    }
+
+    /// The query string of another page, keeping the level filter.
+    pub fn page_query(&self, page: &i64) -> String {
+        match self.level {
+            Some(level) => format!("?level={}&page={page}", level.key()),
+            None => format!("?page={page}"),
+        }
     }
 }
 
@@ -51,12 +70,25 @@ pub(super) async fn log(
         Some(l) => Some(l.parse::<Level>().map_err(AppError::BadRequest)?),
         None => None,
     };
-    let entries = db::operations::log_entries(&pool, app, level, 2000).await?;
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE);
+    // One more than a page tells whether another page follows.
+    let mut entries =
+        db::operations::log_entries(&pool, app, level, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+            .await?;
+    let more = entries.len() as i64 > PAGE_SIZE;
+    entries.truncate(PAGE_SIZE as usize);
     Ok(LogPage {
         chrome,
         app,
         level,
         levels: Level::ALL.to_vec(),
         entries,
+        page,
+        more,
     })
 }
