@@ -65,9 +65,68 @@ pub fn worker_name() -> String {
 /// Runs provisioning workers until `shutdown` resolves: then no new job is taken and the
 /// running ones finish (or, if the process is killed, are handed back by the heartbeat).
 ///
+/// A worker that stops with an error (the database went away, a poll failed) is started
+/// again after a pause that grows to [`MAX_RESTART_DELAY`], under a new name, for as long as
+/// the process runs: a database restart never ends a worker. Its unfinished jobs are handed
+/// to a live worker once its heartbeat is stale. The outage is logged once when it starts and
+/// once when a worker runs again, not at every attempt.
+///
 /// Not an `async fn`: the worker future is boxed where its concrete type is known, which lets
 /// the compiler prove it `Send` (inside an async fn it cannot, a known rustc limitation).
 pub fn run_workers(
+    ctx: JobContext,
+    concurrency: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+    let shutdown = futures::FutureExt::shared(shutdown);
+    Box::pin(async move {
+        let mut delay = MIN_RESTART_DELAY;
+        let mut outage: Option<std::time::Instant> = None;
+        loop {
+            let started = std::time::Instant::now();
+            let result = run_worker_once(ctx.clone(), concurrency, shutdown.clone()).await;
+            let Err(err) = result else {
+                return Ok(()); // Stopped on the shutdown signal.
+            };
+            // A worker that ran a good while before failing ends the previous outage.
+            if started.elapsed() > HEALTHY_RUN {
+                delay = MIN_RESTART_DELAY;
+                outage = None;
+            }
+            match outage {
+                None => {
+                    tracing::error!(error = %err, "provisioning worker stopped; restarting it until the database answers");
+                    outage = Some(std::time::Instant::now());
+                }
+                Some(_) => tracing::debug!(error = %err, "provisioning worker still cannot run"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = shutdown.clone() => return Ok(()),
+            }
+            delay = (delay * 2).min(MAX_RESTART_DELAY);
+            if let Some(since) = outage
+                && ctx.pool.acquire().await.is_ok()
+            {
+                tracing::warn!(
+                    down_secs = since.elapsed().as_secs(),
+                    "the database answers again; provisioning worker restarting"
+                );
+                outage = None;
+            }
+        }
+    })
+}
+
+/// First pause before a stopped worker is started again.
+const MIN_RESTART_DELAY: Duration = Duration::from_millis(500);
+/// Longest pause between two restarts.
+pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(10);
+/// A worker that ran this long before failing was healthy: the next failure is a new outage.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+
+/// One apalis worker under a fresh name, until `shutdown` or an error.
+fn run_worker_once(
     ctx: JobContext,
     concurrency: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
