@@ -122,9 +122,14 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
         &provisioning,
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let workers = tokio::spawn(jobs::run_workers(ctx, args.workers, async {
-        let _ = stopped.await;
-    }));
+    let workers = tokio::spawn(jobs::run_workers(
+        ctx,
+        args.workers,
+        async {
+            let _ = stopped.await;
+        },
+        jobs::WorkerStatus::default(),
+    ));
 
     let started = Instant::now();
     let op = jobs::set_enabled(pool, App::Cpanel, true).await?;

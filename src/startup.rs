@@ -66,7 +66,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url.trim_end_matches('/'),
                 &provisioning,
             );
-            jobs::run_workers(ctx, concurrency, shutdown_signal()).await?;
+            jobs::run_workers(
+                ctx,
+                concurrency,
+                shutdown_signal(),
+                jobs::WorkerStatus::default(),
+            )
+            .await?;
             tracing::info!("worker stopped");
             Ok(())
         }
@@ -167,6 +173,8 @@ pub struct Application {
     pub public_url: String,
     pub pool: PgPool,
     secrets: SecretBox,
+    /// Shared with `/readyz`: whether the in-process workers run.
+    worker_status: jobs::WorkerStatus,
 }
 
 impl Application {
@@ -186,6 +194,7 @@ impl Application {
             db::session_store::PgSessionStore::new(pool.clone())
                 .delete_expired_every(std::time::Duration::from_secs(600)),
         );
+        let worker_status = jobs::WorkerStatus::default();
         let state = AppState {
             pool: pool.clone(),
             settings: Arc::new(WebSettings {
@@ -197,6 +206,7 @@ impl Application {
             login_limiter: limiter,
             secrets: secrets.clone(),
             whm: WhmClient::new(ClientSettings::default()),
+            workers: worker_status.clone(),
         };
         Ok(Self {
             listener,
@@ -205,6 +215,7 @@ impl Application {
             public_url,
             pool,
             secrets,
+            worker_status,
         })
     }
 
@@ -215,7 +226,12 @@ impl Application {
         concurrency: usize,
     ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
         let ctx = job_context(self.pool.clone(), self.secrets.clone(), &self.public_url, p);
-        jobs::run_workers(ctx, concurrency, shutdown_signal())
+        jobs::run_workers(
+            ctx,
+            concurrency,
+            shutdown_signal(),
+            self.worker_status.clone(),
+        )
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -16,6 +16,7 @@ mod reconcile;
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use apalis::prelude::*;
@@ -77,14 +78,18 @@ pub fn run_workers(
     ctx: JobContext,
     concurrency: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    status: WorkerStatus,
 ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
     let shutdown = futures::FutureExt::shared(shutdown);
+    status.expected.store(true, AtomicOrdering::Release);
     Box::pin(async move {
         let mut delay = MIN_RESTART_DELAY;
         let mut outage: Option<std::time::Instant> = None;
         loop {
             let started = std::time::Instant::now();
+            status.running.store(true, AtomicOrdering::Release);
             let result = run_worker_once(ctx.clone(), concurrency, shutdown.clone()).await;
+            status.running.store(false, AtomicOrdering::Release);
             let Err(err) = result else {
                 return Ok(()); // Stopped on the shutdown signal.
             };
@@ -116,6 +121,22 @@ pub fn run_workers(
             }
         }
     })
+}
+
+/// Whether this process's workers run, for `/readyz`. Cheap to clone; all clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerStatus {
+    /// The process runs workers at all.
+    expected: Arc<AtomicBool>,
+    /// A worker is running now (not waiting to be restarted).
+    running: Arc<AtomicBool>,
+}
+
+impl WorkerStatus {
+    /// False while workers that this process should run are down (waiting for a restart).
+    pub fn is_ready(&self) -> bool {
+        !self.expected.load(AtomicOrdering::Acquire) || self.running.load(AtomicOrdering::Acquire)
+    }
 }
 
 /// First pause before a stopped worker is started again.

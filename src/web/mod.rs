@@ -38,6 +38,8 @@ pub struct AppState {
     pub secrets: SecretBox,
     /// Calls WHM servers (test connection, import).
     pub whm: crate::whm::client::WhmClient,
+    /// Whether this process's in-process workers run (for `/readyz`).
+    pub workers: crate::jobs::WorkerStatus,
 }
 
 /// What the web layer needs to know about its deployment.

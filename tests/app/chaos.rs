@@ -143,7 +143,13 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     proxy.cut();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    let r = client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready without the database"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
     proxy.restore();
 
     // The heartbeat hands orphaned jobs over after 15 s; give it ample time.
@@ -176,4 +182,6 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
         }
     }
     assert_eq!(app.unfinished_jobs().await, 0);
+    let r = client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "ready again");
 }

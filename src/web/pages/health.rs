@@ -1,4 +1,5 @@
-//! `/healthz` (the process is up) and `/readyz` (the database answers).
+//! `/healthz` (the process is up) and `/readyz` (the database answers, and the in-process
+//! workers run when this process has any).
 
 use axum::Router;
 use axum::extract::State;
@@ -6,6 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use sqlx::PgPool;
 
+use crate::jobs::WorkerStatus;
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -18,8 +20,12 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
+async fn readyz(
+    State(pool): State<PgPool>,
+    State(workers): State<WorkerStatus>,
+) -> (StatusCode, &'static str) {
     match sqlx::query("select 1").execute(&pool).await {
+        Ok(_) if !workers.is_ready() => (StatusCode::SERVICE_UNAVAILABLE, "workers not running"),
         Ok(_) => (StatusCode::OK, "ready"),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check: database unreachable");
