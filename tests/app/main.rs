@@ -4,6 +4,7 @@
 mod clients;
 mod foundation;
 mod helpers;
+mod import_pending;
 mod provisioning;
 mod security;
 mod servers;
