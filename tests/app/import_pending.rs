@@ -341,7 +341,7 @@ async fn confirm_all_attaches_every_pending_match_and_bad_or_stale_ids_change_no
         format!("/admin/servers/{other}/pending/{pending}/confirm"),
         format!("/admin/servers/{other}/pending/confirm-all"),
         format!("/admin/servers/0/pending/{pending}/confirm"),
-        format!("/admin/servers/x/pending/confirm-all"),
+        "/admin/servers/x/pending/confirm-all".to_string(),
     ] {
         let r = app.post_form(&path, &[]).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
@@ -465,4 +465,55 @@ async fn an_admin_without_configure_servers_gets_403_on_the_pending_routes_and_n
     }
     assert_eq!(snapshot(&app).await, before);
     assert_eq!(client_of(&app, "mallory").await, None);
+}
+
+#[tokio::test]
+async fn a_match_overtaken_by_an_account_added_by_hand_is_not_confirmed_and_dismissing_drops_it() {
+    let (app, _sim, server, victim) = takeover_setup().await;
+    import(&app, server).await;
+    let pending = pending_id(&app, "mallory").await;
+    // Meanwhile an admin adds a "mallory" account on that server by hand, to another client.
+    let bystander = client_of(&app, "bystander").await.expect("imported");
+    sqlx::query(
+        "insert into accounts (client_id, server_id, username, domain) values ($1, $2, 'mallory', 'mallory.test')",
+    )
+    .bind(bystander)
+    .bind(server)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let before = snapshot(&app).await;
+    let r = app
+        .post_form(
+            &format!("/admin/servers/{server}/pending/{pending}/confirm"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert!(
+        select(&html, ".error-page")
+            .join(" ")
+            .contains("dismiss this match"),
+        "{html}"
+    );
+    let r = app
+        .post_form(&format!("/admin/servers/{server}/pending/confirm-all"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(snapshot(&app).await, before, "nothing changed");
+    assert_eq!(client_of(&app, "mallory").await, Some(bystander));
+
+    let html = press(
+        &app,
+        &format!("/admin/servers/{server}/pending/{pending}/dismiss"),
+    )
+    .await;
+    let flash = select(&html, ".flash-success").join(" ");
+    assert!(flash.contains("was already in applinks"), "{flash}");
+    assert!(select(&html, ".pending-row").is_empty());
+    let (accounts, clients, pending_left, _) = snapshot(&app).await;
+    assert_eq!((accounts, clients, pending_left), (before.0, before.1, 0));
+    assert_ne!(client_of(&app, "mallory").await, Some(victim));
 }

@@ -105,15 +105,17 @@ async fn confirm_all(
     if done.confirmed.is_empty() && done.taken.is_empty() {
         return Err(PendingError::NotPending.into());
     }
-    flash(
-        &session,
-        "success",
-        format!(
-            "Confirmed {} accounts: each is now an account of the client its e-mail matched.",
-            done.confirmed.len()
-        ),
-    )
-    .await?;
+    if !done.confirmed.is_empty() {
+        flash(
+            &session,
+            "success",
+            format!(
+                "Confirmed {} accounts: each is now an account of the client its e-mail matched.",
+                done.confirmed.len()
+            ),
+        )
+        .await?;
+    }
     if !done.taken.is_empty() {
         let users: Vec<&str> = done.taken.iter().map(|p| p.username.as_str()).collect();
         flash(
