@@ -206,12 +206,18 @@ pub enum RoleCommand {
 pub enum ServerCommand {
     /// Add a server; its API token (or password) is read from standard input.
     Add(ServerAddArgs),
-    /// Import a server's accounts (`listaccts`), matching clients by e-mail.
+    /// Import a server's accounts (`listaccts`). An account whose e-mail matches an existing
+    /// client waits for confirmation (listed here and on the server's page) unless
+    /// `--attach-matching` is given.
     Import {
         #[command(flatten)]
         secret: SecretArgs,
         /// The server's id (shown on its page in the admin panel).
         id: i64,
+        /// Confirm every pending match of the server: attach those accounts to the clients
+        /// their e-mail matched. Off by default, since the customer sets that e-mail himself.
+        #[arg(long)]
+        attach_matching: bool,
     },
 }
 

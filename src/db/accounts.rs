@@ -3,6 +3,10 @@
 //!
 //! Nothing here reacts to an account's changes: the handlers that change accounts call the
 //! provisioning hook themselves, after the change is committed.
+//!
+//! Pending accounts (issue 8) live in a table of their own, `pending_accounts`: an imported
+//! account whose e-mail matched an existing client, waiting for an admin to confirm the match.
+//! They are not accounts yet, so nothing that provisions or signs in can see them.
 
 use sqlx::PgExecutor;
 
@@ -137,4 +141,108 @@ pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from accounts")
         .fetch_one(db)
         .await
+}
+
+/// An imported account waiting for an admin to confirm the client its e-mail matched.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Pending {
+    pub id: i64,
+    pub server_id: i64,
+    pub username: String,
+    pub domain: String,
+    /// `active` or `suspended`, as the server listed it.
+    pub status: String,
+    /// The e-mail the server listed for the account (its cPanel contact address).
+    pub email: String,
+    /// The client that e-mail matched.
+    pub client_id: i64,
+    pub client_name: String,
+}
+
+/// A server's pending accounts, by username.
+pub async fn pending_for_server(
+    db: impl PgExecutor<'_>,
+    server_id: i64,
+) -> sqlx::Result<Vec<Pending>> {
+    sqlx::query_as(
+        "select p.id, p.server_id, p.username, p.domain, p.status, p.email, p.client_id,
+                c.name as client_name
+         from pending_accounts p join clients c on c.id = p.client_id
+         where p.server_id = $1 order by p.username, p.id",
+    )
+    .bind(server_id)
+    .fetch_all(db)
+    .await
+}
+
+/// One of a server's pending accounts, its row locked until the transaction ends, so that two
+/// admins resolving the same match cannot both succeed. `None`: not (or no longer) pending.
+pub async fn lock_pending(
+    db: impl PgExecutor<'_>,
+    server_id: i64,
+    pending_id: i64,
+) -> sqlx::Result<Option<Pending>> {
+    sqlx::query_as(
+        "select p.id, p.server_id, p.username, p.domain, p.status, p.email, p.client_id,
+                c.name as client_name
+         from pending_accounts p join clients c on c.id = p.client_id
+         where p.server_id = $1 and p.id = $2
+         for update of p",
+    )
+    .bind(server_id)
+    .bind(pending_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The usernames of a server's pending accounts.
+pub async fn pending_usernames(
+    db: impl PgExecutor<'_>,
+    server_id: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select username from pending_accounts where server_id = $1")
+        .bind(server_id)
+        .fetch_all(db)
+        .await
+}
+
+/// An account for [`insert_pending_if_new`].
+pub struct NewPending<'a> {
+    pub server_id: i64,
+    pub username: &'a str,
+    pub domain: &'a str,
+    pub status: &'a str,
+    pub email: &'a str,
+    pub client_id: i64,
+}
+
+/// Records a pending account unless the server already has one pending with that username;
+/// `None` then.
+pub async fn insert_pending_if_new(
+    db: impl PgExecutor<'_>,
+    p: NewPending<'_>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "insert into pending_accounts (server_id, username, domain, status, email, client_id)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (server_id, username) do nothing
+         returning id",
+    )
+    .bind(p.server_id)
+    .bind(p.username)
+    .bind(p.domain)
+    .bind(p.status)
+    .bind(p.email)
+    .bind(p.client_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Forgets a pending account (confirmed, dismissed, or made stale by an account added by hand).
+pub async fn delete_pending(db: impl PgExecutor<'_>, pending_id: i64) -> sqlx::Result<()> {
+    sqlx::query("delete from pending_accounts where id = $1")
+        .bind(pending_id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `applinks server add` and `applinks server import`: the same validation, encryption and
 //! import as the admin pages, from the command line. Secrets come from standard input only.
+//! `import` lists the matches it left pending and confirms them only with `--attach-matching`.
 
 use std::io::Read as _;
 
@@ -9,8 +10,10 @@ use sqlx::PgPool;
 use crate::config::{ServerAddArgs, ServerCommand};
 use crate::crypto::SecretBox;
 use crate::db;
+use crate::db::accounts::Pending;
 use crate::hosting::forms::{FieldErrors, ServerForm};
 use crate::hosting::import::{ImportSummary, import_accounts};
+use crate::hosting::pending;
 use crate::hosting::servers::{self, SaveError};
 use crate::whm::client::{ClientSettings, WhmClient};
 
@@ -28,7 +31,11 @@ pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<(
             println!("added server {} (id {id})", args.name.trim());
             Ok(())
         }
-        ServerCommand::Import { secret, id } => {
+        ServerCommand::Import {
+            secret,
+            id,
+            attach_matching,
+        } => {
             let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
             let pool = connect(database_url).await?;
             let whm = WhmClient::new(ClientSettings::default());
@@ -36,6 +43,28 @@ pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<(
             println!("{}", summary.sentence());
             for line in summary.skipped_reasons() {
                 println!("skipped: {line}");
+            }
+            if attach_matching {
+                let done = pending::confirm_all(&pool, id).await?;
+                for p in &done.confirmed {
+                    println!("attached: {}", describe(p));
+                }
+                for p in &done.taken {
+                    println!(
+                        "not attached, the server has an account with that username already: {}",
+                        describe(p)
+                    );
+                }
+            }
+            let waiting = db::accounts::pending_for_server(&pool, id).await?;
+            if !waiting.is_empty() {
+                println!(
+                    "{} accounts match an existing client by e-mail and wait for confirmation (on the server's page, or with --attach-matching):",
+                    waiting.len()
+                );
+                for p in &waiting {
+                    println!("pending: {}", describe(p));
+                }
             }
             Ok(())
         }
@@ -118,4 +147,22 @@ pub async fn import(
         crate::jobs::account_changed(pool, *account_id).await?;
     }
     Ok(summary)
+}
+
+/// One pending match on a line: `mallory (mallory.test, listed e-mail a@b.test) → client
+/// “Acme” (id 3)`. Control characters are replaced: a client's name is whatever an admin
+/// typed, and the terminal must not obey it.
+fn describe(p: &Pending) -> String {
+    let domain = if p.domain.is_empty() {
+        "no domain"
+    } else {
+        &p.domain
+    };
+    let line = format!(
+        "{} ({domain}, listed e-mail {}) → client “{}” (id {})",
+        p.username, p.email, p.client_name, p.client_id
+    );
+    line.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }

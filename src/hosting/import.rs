@@ -4,6 +4,13 @@
 //! accounts that are new. An account the server already has in applinks (same username) is
 //! skipped, so importing again is harmless.
 //!
+//! A match is never acted on alone (issue 8): the listed e-mail is the cPanel contact address,
+//! which the customer sets himself, so an account that names another client's address would
+//! otherwise be signed into that client's area. A matching account is recorded *pending*
+//! instead (`db::accounts::Pending`, see [`crate::hosting::pending`]): no account, no links, no
+//! single sign-on until an admin confirms it. That holds for a client created earlier in the
+//! same import as well: it belongs to whichever account the server listed first.
+//!
 //! An account listed without a usable e-mail (`*unknown*`, empty, malformed; see
 //! [`listed_email`]) gets a client of its own without an e-mail: it never matches an existing
 //! client, since nothing would tell which one it belongs to.
@@ -38,6 +45,8 @@ pub enum SkipReason {
     BadUsername,
     /// The domain is not a host name (too long, control characters, …).
     BadDomain,
+    /// An earlier import found it matching a client; it waits for an admin's decision.
+    Pending,
 }
 
 impl SkipReason {
@@ -47,6 +56,7 @@ impl SkipReason {
             SkipReason::NoUsername => "no username on the server",
             SkipReason::BadUsername => "with a username cPanel does not allow",
             SkipReason::BadDomain => "with a domain that is not a valid host name",
+            SkipReason::Pending => "still waiting for a confirmed client",
         }
     }
 }
@@ -120,8 +130,8 @@ pub struct ImportSummary {
     pub clients_created: usize,
     /// Of the created clients, those without an e-mail (their account listed none usable).
     pub clients_without_email: usize,
-    /// Existing clients that received accounts.
-    pub clients_matched: usize,
+    /// Accounts whose e-mail matched an existing client, recorded pending (not created).
+    pub pending: usize,
     /// The new accounts' ids, in the server's order.
     pub accounts_created: Vec<i64>,
     /// Skipped accounts by reason, with their usernames (or domains when there is none).
@@ -141,11 +151,15 @@ impl ImportSummary {
             0 => String::new(),
             n => format!(" ({n} without an e-mail)"),
         };
+        // Likewise: an admin has to act on pending matches, so they are named when there are.
+        let pending = match self.pending {
+            0 => String::new(),
+            n => format!(" {n} matching an existing client wait for confirmation,"),
+        };
         format!(
-            "Imported from {} accounts on the server: created {} clients{without_email}, matched {} existing clients, created {} accounts, skipped {}.",
+            "Imported from {} accounts on the server: created {} clients{without_email}, created {} accounts,{pending} skipped {}.",
             self.listed,
             self.clients_created,
-            self.clients_matched,
             self.accounts_created.len(),
             self.skipped_total()
         )
@@ -217,8 +231,12 @@ pub async fn import_accounts(
         .await?
         .into_iter()
         .collect();
+    let waiting: HashSet<String> = db::accounts::pending_usernames(&mut *tx, server_id)
+        .await?
+        .into_iter()
+        .collect();
     let mut created_clients: HashSet<i64> = HashSet::new();
-    let mut matched_clients: HashSet<i64> = HashSet::new();
+    let mut pending = 0;
     let mut skip = |reason: SkipReason, who: &str| {
         summary
             .skipped
@@ -236,31 +254,42 @@ pub async fn import_accounts(
                 continue;
             }
         };
+        if waiting.contains(&acct.user) {
+            skip(SkipReason::Pending, &acct.user);
+            continue;
+        }
         if !known.insert(acct.user.clone()) {
             skip(SkipReason::AlreadyImported, &acct.user);
             continue;
         }
         let matched = match &acct.email {
-            Some(email) => db::clients::find_id_by_email(&mut *tx, email).await?,
+            Some(email) => db::clients::find_id_by_email(&mut *tx, email)
+                .await?
+                .map(|id| (id, email)),
             None => None,
         };
-        let client_id = match matched {
-            Some(id) => {
-                if !created_clients.contains(&id) {
-                    matched_clients.insert(id);
-                }
-                id
+        if let Some((client_id, email)) = matched {
+            let new = db::accounts::NewPending {
+                server_id,
+                username: &acct.user,
+                domain: &acct.domain,
+                status: acct.status.key(),
+                email,
+                client_id,
+            };
+            match db::accounts::insert_pending_if_new(&mut *tx, new).await? {
+                Some(_) => pending += 1,
+                // Recorded by a concurrent import meanwhile.
+                None => skip(SkipReason::Pending, &acct.user),
             }
-            None => {
-                let name = acct.client_name();
-                let id = db::clients::insert(&mut tx, name, acct.email.as_deref(), true).await?;
-                created_clients.insert(id);
-                if acct.email.is_none() {
-                    without_email += 1;
-                }
-                id
-            }
-        };
+            continue;
+        }
+        let client_id =
+            db::clients::insert(&mut tx, acct.client_name(), acct.email.as_deref(), true).await?;
+        created_clients.insert(client_id);
+        if acct.email.is_none() {
+            without_email += 1;
+        }
         match db::accounts::insert_if_new(
             &mut *tx,
             client_id,
@@ -278,14 +307,14 @@ pub async fn import_accounts(
     }
     tx.commit().await?;
     summary.clients_created = created_clients.len();
-    summary.clients_matched = matched_clients.len();
+    summary.pending = pending;
     summary.clients_without_email = without_email;
     summary.accounts_created = created_accounts;
     tracing::info!(
         server = server_id,
         listed = summary.listed,
         clients_created = summary.clients_created,
-        clients_matched = summary.clients_matched,
+        pending = summary.pending,
         accounts_created = summary.accounts_created.len(),
         skipped = summary.skipped_total(),
         "accounts imported"

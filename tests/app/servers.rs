@@ -415,7 +415,8 @@ async fn importing_fifty_accounts_creates_fifty_clients_and_importing_again_skip
 }
 
 #[tokio::test]
-async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions() {
+async fn import_matches_clients_by_email_whatever_the_case_but_only_as_pending_and_keeps_suspensions()
+ {
     let app = spawn_app().await;
     app.login_full_admin().await;
     let sim = spawn_sim(2).await;
@@ -450,8 +451,11 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
         flash.contains("created 2 clients (1 without an e-mail)"),
         "{flash}"
     );
-    assert!(flash.contains("matched 1 existing clients"), "{flash}");
-    assert!(flash.contains("created 4 accounts"), "{flash}");
+    assert!(flash.contains("created 2 accounts"), "{flash}");
+    assert!(
+        flash.contains("2 matching an existing client wait for confirmation"),
+        "{flash}"
+    );
     assert!(flash.contains("skipped 0"), "{flash}");
 
     let rows: Vec<(String, String, String)> = sqlx::query_as(
@@ -461,8 +465,10 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    // `second` and `user0002` share an e-mail: one client (named after the domain of the
-    // first the server lists), two accounts. `noemail` has a client of its own.
+    // `second` and `user0002` share an e-mail: the first the server lists gets a client
+    // (named after its domain), the other waits for an admin to confirm that it belongs
+    // there too, like `user0001`, which names an existing client's e-mail (issue 8).
+    // `noemail` has a client of its own.
     assert_eq!(
         rows,
         vec![
@@ -476,13 +482,15 @@ async fn import_matches_clients_by_email_whatever_the_case_and_keeps_suspensions
                 "second.example.test".into(),
                 "suspended".into()
             ),
-            ("user0001".into(), "Existing Ltd".into(), "active".into()),
-            (
-                "user0002".into(),
-                "second.example.test".into(),
-                "active".into()
-            ),
         ]
+    );
+    assert_eq!(
+        select(&html, ".pending-row .pending-username"),
+        vec!["user0001", "user0002"]
+    );
+    assert_eq!(
+        select(&html, ".pending-row .pending-client"),
+        vec!["Existing Ltd", "second.example.test"]
     );
 }
 
@@ -551,8 +559,21 @@ async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
     let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("created 3 clients,"), "{flash}");
-    assert!(flash.contains("matched 1 existing clients"), "{flash}");
-    assert!(flash.contains("created 4 accounts"), "{flash}");
+    assert!(flash.contains("created 3 accounts"), "{flash}");
+    assert!(
+        flash.contains("1 matching an existing client wait for confirmation"),
+        "{flash}"
+    );
+    // Read as its first address, `known` matches Acme: pending, not attached (issue 8).
+    assert_eq!(
+        select(&html, ".pending-row .pending-username"),
+        vec!["known"]
+    );
+    assert_eq!(
+        select(&html, ".pending-row .pending-email"),
+        vec!["jane@acme.example"]
+    );
+    assert_eq!(select(&html, ".pending-row .pending-client"), vec!["Acme"]);
     let rows: Vec<_> = clients_of(&app)
         .await
         .into_iter()
@@ -567,12 +588,6 @@ async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
                 "badfirst.test".into(),
                 some("second@first.test"),
                 some("second@first.test")
-            ),
-            (
-                "known".into(),
-                "Acme".into(),
-                some("JANE@acme.example"),
-                some("JANE@acme.example")
             ),
             (
                 "multi".into(),
@@ -627,8 +642,8 @@ async fn accounts_listed_without_an_email_each_get_a_client_of_their_own_and_rei
         flash.contains("created 5 clients (5 without an e-mail)"),
         "{flash}"
     );
-    assert!(flash.contains("matched 0 existing clients"), "{flash}");
     assert!(flash.contains("created 5 accounts, skipped 0"), "{flash}");
+    assert_eq!(count(&app, "pending_accounts").await, 0, "nothing matched");
     let rows = clients_of(&app).await;
     let names: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
     assert_eq!(

@@ -9,6 +9,7 @@ pub mod home;
 pub mod login;
 pub mod metrics;
 pub mod servers;
+mod servers_pending;
 pub mod sso;
 
 use axum::Router;

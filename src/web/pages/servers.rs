@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::db;
-use crate::db::accounts::Account;
+use crate::db::accounts::{Account, Pending};
 use crate::db::servers::{Removal, Server};
 use crate::domain::server::Module;
 use crate::hosting::forms::{AuthKind, FieldErrors, ServerForm, ServerValues};
@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/test", post(test_connection))
         .route("/{id}/import", post(import))
         .route("/{id}/delete", post(remove))
+        .merge(super::servers_pending::router())
 }
 
 /// A record id from the path; anything else is a 404, like an id that does not exist.
@@ -143,6 +144,8 @@ pub struct ServerPage {
     pub chrome: Chrome,
     pub server: Server,
     pub accounts: Vec<Account>,
+    /// Imported accounts whose e-mail matched an existing client, waiting for a decision.
+    pub pending: Vec<Pending>,
 }
 
 async fn show(
@@ -152,10 +155,12 @@ async fn show(
 ) -> AppResult<ServerPage> {
     let server = find(&state, &id).await?;
     let accounts = db::accounts::for_server(&state.pool, server.id).await?;
+    let pending = db::accounts::pending_for_server(&state.pool, server.id).await?;
     Ok(ServerPage {
         chrome,
         server,
         accounts,
+        pending,
     })
 }
 
@@ -250,6 +255,14 @@ async fn import(
                 account_changed(&state, *account_id).await?;
             }
             flash(&session, "success", summary.sentence()).await?;
+            if summary.pending > 0 {
+                flash(
+                    &session,
+                    "info",
+                    "Accounts whose e-mail matches an existing client are not attached to it until you confirm the match below: the customer sets that e-mail in cPanel himself.",
+                )
+                .await?;
+            }
             for line in summary.skipped_reasons() {
                 flash(&session, "info", format!("Skipped: {line}.")).await?;
             }
