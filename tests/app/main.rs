@@ -4,6 +4,7 @@
 mod clients;
 mod foundation;
 mod helpers;
+mod hostile_forms;
 mod provisioning;
 mod security;
 mod servers;
