@@ -103,7 +103,8 @@ async fn a_server_moved_with_a_blank_token_keeps_its_place_and_its_token_never_r
     );
 
     let base = sim_fields(&home, &home_port);
-    let attempts: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    type Fields<'a> = Vec<(&'a str, &'a str)>;
+    let attempts: Vec<(&str, Fields, &str)> = vec![
         ("port", with(base.clone(), "port", Some(&evil_port)), "port"),
         (
             "host",
@@ -425,7 +426,7 @@ async fn hostile_values_in_every_admin_form_field_get_422_naming_the_field_and_c
                 }
                 tried.push(Tried {
                     route: target.route.clone(),
-                    field: *field,
+                    field,
                     value: format!("{description} ({})", describe(&value)),
                     status,
                     changed,
