@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use crate::crypto::{DecryptError, SecretBox};
 use crate::db;
 use crate::db::servers::Server;
-use crate::hosting::forms::{AuthKind, FieldErrors, ServerInput};
+use crate::hosting::forms::{AuthKind, FieldErrors, ServerInput, credential_reach_changes};
 use crate::whm::client::{ServerConn, WhmAuth, WhmClient, WhmError};
 
 /// Why a server could not be saved.
@@ -55,8 +55,10 @@ pub async fn create(
     }
 }
 
-/// Updates a server. A blank secret keeps the stored one, unless the authentication method
-/// changed (a token is no password).
+/// Updates a server. A blank secret keeps the stored one only when the edit leaves alone
+/// where and how it is sent ([`credential_reach_changes`]): a stored token must never follow
+/// a server to another host, port, scheme or username it was not entered for. Nothing is
+/// saved otherwise.
 pub async fn update(
     pool: &PgPool,
     secrets: &SecretBox,
@@ -67,15 +69,20 @@ pub async fn update(
     let current = db::servers::find(pool, id)
         .await?
         .ok_or(SaveError::NotFound)?;
-    if input.secret.is_none() && current.auth_kind != input.fields.auth_kind {
-        let what = match AuthKind::parse(input.fields.auth_kind) {
-            Some(AuthKind::Password) => "the password",
-            _ => "the API token",
-        };
-        return Err(SaveError::Invalid(FieldErrors::one(
-            "secret",
-            format!("The authentication method changed: enter {what}."),
-        )));
+    if input.secret.is_none() {
+        let changed = credential_reach_changes(&current, &input.fields);
+        if !changed.is_empty() {
+            let what = AuthKind::parse(input.fields.auth_kind)
+                .unwrap_or(AuthKind::Token)
+                .the_secret();
+            return Err(SaveError::Invalid(FieldErrors::one(
+                "secret",
+                format!(
+                    "You changed the {}: enter {what} again. The stored one is only ever sent to the server it was entered for.",
+                    listed(&changed)
+                ),
+            )));
+        }
     }
     let sealed = input
         .secret
@@ -93,6 +100,15 @@ pub async fn update(
         Ok(false) => Err(SaveError::NotFound),
         Err(err) if db::servers::is_name_taken(&err) => Err(name_taken(&input.fields.name)),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn listed(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

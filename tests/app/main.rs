@@ -5,6 +5,7 @@ mod chaos;
 mod clients;
 mod foundation;
 mod helpers;
+mod hostile_forms;
 mod import_pending;
 mod provisioning;
 mod security;

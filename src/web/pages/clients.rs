@@ -20,6 +20,7 @@ use tower_sessions::Session;
 use crate::db;
 use crate::db::accounts::Account;
 use crate::db::clients::{Client, ClientUser};
+use crate::hosting::forms::client::email_taken;
 use crate::hosting::forms::{AccountForm, AccountStatus, ClientForm, FieldErrors, UserForm};
 use crate::web::layout::{Chrome, flash};
 use crate::web::pages::servers::parse_id;
@@ -110,23 +111,6 @@ async fn invalid_client(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// The message for a unique e-mail that is taken, if `err` is one.
-fn email_taken(err: &sqlx::Error) -> Option<FieldErrors> {
-    if db::clients::is_email_taken(err) {
-        Some(FieldErrors::one(
-            "email",
-            "Another client already uses this e-mail address.",
-        ))
-    } else if db::clients::is_user_email_taken(err) {
-        Some(FieldErrors::one(
-            "email",
-            "Another user of this client already has this e-mail address.",
-        ))
-    } else {
-        None
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -177,8 +161,9 @@ async fn update(
     Path(id): Path<String>,
     Form(form): Form<ClientForm>,
 ) -> AppResult<Response> {
+    let checked = form.validate(); // before any database work
     let client = find(&state, &id).await?;
-    let input = match form.validate() {
+    let input = match checked {
         Ok(input) => input,
         Err(errors) => {
             return invalid_client(&state, &session, Some(client.id), &form, errors).await;
@@ -273,8 +258,9 @@ async fn add_user(
     Path(id): Path<String>,
     Form(form): Form<UserForm>,
 ) -> AppResult<Response> {
+    let checked = form.validate(); // before any database work
     let client = find(&state, &id).await?;
-    let errors = match form.validate() {
+    let errors = match checked {
         Ok(input) => {
             match db::clients::insert_user(
                 &state.pool,

@@ -184,8 +184,10 @@ async fn update(
     Path(id): Path<String>,
     Form(form): Form<ServerForm>,
 ) -> AppResult<Response> {
+    // Checked before any database work, so a hostile value never gets that far.
+    let checked = form.validate(false);
     let server = find(&state, &id).await?;
-    let input = match form.validate(false) {
+    let input = match checked {
         Ok(input) => input,
         Err(errors) => return invalid(&state, &session, Some(server.id), &form, errors).await,
     };
