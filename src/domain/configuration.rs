@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::links::{LINKS, LinkSetting, find};
+use super::text::is_unprintable;
 
 /// A configuration as submitted: the group's label, per link whether shown and its label,
 /// and the order.
@@ -61,7 +62,7 @@ pub fn label_problem(label: &str) -> Option<String> {
         Some(format!(
             "A display label can be at most {MAX_LABEL_CHARS} characters (this one has {n})."
         ))
-    } else if label.chars().any(char::is_control) {
+    } else if label.chars().any(is_unprintable) {
         Some(
             "A display label cannot contain control characters (such as tabs or line breaks)."
                 .into(),

@@ -8,3 +8,4 @@ pub mod links;
 pub mod operation;
 pub mod permission;
 pub mod server;
+pub mod text;

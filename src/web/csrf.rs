@@ -128,7 +128,9 @@ async fn check(req: Request) -> Result<Request, AppError> {
         None => {
             let bytes = to_bytes(body, MAX_FORM_BYTES)
                 .await
-                .map_err(|_| AppError::BadRequest("The form is too large.".into()))?;
+                .map_err(|_| AppError::TooLarge {
+                    max_bytes: MAX_FORM_BYTES,
+                })?;
             let sent = form_urlencoded::parse(&bytes)
                 .find(|(k, _)| k == FORM_FIELD)
                 .map(|(_, v)| v.into_owned());

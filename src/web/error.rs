@@ -31,6 +31,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("too many attempts")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("the request is too large")]
+    TooLarge { max_bytes: usize },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -100,6 +102,16 @@ impl AppError {
                 "too_many_requests",
                 "Too many attempts".to_string(),
                 format!("Too many attempts. Wait {retry_after_secs} seconds and try again."),
+                None,
+            ),
+            AppError::TooLarge { max_bytes } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "Too large".to_string(),
+                format!(
+                    "The form is larger than {} KiB, more than any form here sends. Nothing was changed.",
+                    max_bytes / 1024
+                ),
                 None,
             ),
             AppError::Internal(_) => (

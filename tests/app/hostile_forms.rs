@@ -453,7 +453,7 @@ async fn hostile_values_in_every_admin_form_field_get_422_naming_the_field_and_c
         let before = snapshot(&app).await;
         let status = app.post_form(&target.route, &fields).await.status();
         let changed = snapshot(&app).await != before;
-        // (The CSRF check reads the body first and answers 400 "The form is too large.")
+        // (The CSRF check reads the body first and answers 413.)
         if !status.is_client_error() || changed {
             failures.push(format!(
                 "{} {field} = 70,000 characters: {status}",

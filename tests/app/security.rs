@@ -353,7 +353,7 @@ async fn an_oversized_or_field_flooded_configure_form_is_refused_and_changes_not
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let labels: Vec<String> =
         sqlx::query_scalar("select label from app_links where link_key = 'profile'")
             .fetch_all(&app.pool)

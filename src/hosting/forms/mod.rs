@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::domain::text::is_unprintable;
+
 pub mod account;
 pub mod client;
 pub mod server;
@@ -73,18 +75,6 @@ fn ticked(value: &Option<String>) -> bool {
         .is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "off"))
 }
 
-/// A character that is not printable text. Control characters (NUL included) break the
-/// database, logs and the WHM calls; line and paragraph separators break a line like `\n`
-/// does; the bidirectional overrides and isolates can make one name display as another in a
-/// list, so they are refused too.
-fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
 /// The first check of every free-text field: printable text of at most `max` characters once
 /// trimmed. On failure it records the field's message (`what` names the field in it, e.g.
 /// "The name") and answers `None`; otherwise the trimmed value, which may still be empty.
@@ -96,7 +86,7 @@ fn plain_text<'a>(
     max: usize,
 ) -> Option<&'a str> {
     let value = value.trim();
-    if value.chars().any(unprintable) {
+    if value.chars().any(is_unprintable) {
         errors.add(
             field,
             format!("{what} cannot contain control characters (such as NUL, tabs or line breaks)."),
