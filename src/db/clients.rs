@@ -34,10 +34,22 @@ const SELECT: &str = "select c.id, c.name, c.email, c.allow_sso,
     from clients c";
 
 /// Every client, by name.
-pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Client>> {
+/// One page of the list by name, filtered by `search` (a case-insensitive substring of
+/// the name or the e-mail).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Client>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} order by lower(c.name), c.id"
+        "{SELECT} where $1::text is null
+            or strpos(lower(c.name), lower($1)) > 0 or strpos(lower(coalesce(c.email, '')), lower($1)) > 0
+         order by lower(c.name), c.id limit $2 offset $3"
     )))
+    .bind(search)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(db)
     .await
 }

@@ -71,10 +71,22 @@ const SELECT: &str = "select s.id, s.name, s.hostname, s.port, s.module, s.usern
     from servers s";
 
 /// Every server, by name.
-pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Server>> {
+/// One page of the list by name, filtered by `search` (a case-insensitive substring of
+/// the name or the host).
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Server>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} order by lower(s.name), s.id"
+        "{SELECT} where $1::text is null
+            or strpos(lower(s.name), lower($1)) > 0 or strpos(lower(s.hostname), lower($1)) > 0
+         order by lower(s.name), s.id limit $2 offset $3"
     )))
+    .bind(search)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(db)
     .await
 }

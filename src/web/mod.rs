@@ -11,6 +11,7 @@ pub mod error;
 pub mod headers;
 pub mod layout;
 pub mod pages;
+pub mod paging;
 pub mod throttle;
 
 use std::sync::Arc;

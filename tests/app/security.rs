@@ -497,3 +497,77 @@ async fn the_log_shows_200_entries_a_page_and_keeps_the_filter_across_pages() {
         assert_eq!(r.status(), StatusCode::OK, "{odd}");
     }
 }
+
+#[tokio::test]
+async fn client_and_server_lists_come_a_page_at_a_time_with_a_search() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    sqlx::query(
+        "insert into clients (name, email)
+         select 'Client ' || lpad(n::text, 4, '0'), 'c' || n || '@example.test'
+         from generate_series(1, 250) as n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let html = app.get("/admin/clients").await.text().await.unwrap();
+    assert_eq!(crate::helpers::select(&html, "tr.client-row").len(), 100);
+    assert_eq!(
+        crate::helpers::attr(&html, "nav.pager a.older", "href").as_deref(),
+        Some("?page=2")
+    );
+    let html = app.get("/admin/clients?page=3").await.text().await.unwrap();
+    assert_eq!(crate::helpers::select(&html, "tr.client-row").len(), 50);
+    let html = app
+        .get("/admin/clients?q=CLIENT%20012")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::helpers::select(&html, "tr.client-row .client-name"),
+        (120..=129)
+            .map(|n| format!("Client 0{n}"))
+            .collect::<Vec<_>>()
+    );
+    let html = app
+        .get("/admin/clients?q=c77%40")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::helpers::select(&html, "tr.client-row .client-name"),
+        ["Client 0077"]
+    );
+    let html = app.get("/admin/clients?q=%25").await.text().await.unwrap();
+    assert!(
+        crate::helpers::select(&html, "tr.client-row").is_empty(),
+        "% is no wildcard"
+    );
+    for odd in ["?page=0", "?page=x", "?q=%00", "?page=99999999999999"] {
+        let r = app.get(&format!("/admin/clients{odd}")).await;
+        assert_eq!(r.status(), StatusCode::OK, "{odd}");
+    }
+
+    for (name, host) in [("alpha", "10.0.0.1"), ("beta", "cp.example.test")] {
+        sqlx::query(
+            "insert into servers (name, hostname, module, secret_ciphertext) values ($1, $2, 'cpanel', '\\x00')",
+        )
+        .bind(name)
+        .bind(host)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let html = app
+        .get("/admin/servers?q=example")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        crate::helpers::select(&html, "tr.server-row .server-name"),
+        ["beta"]
+    );
+}

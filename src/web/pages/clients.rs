@@ -9,7 +9,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ use crate::hosting::forms::client::email_taken;
 use crate::hosting::forms::{AccountForm, AccountStatus, ClientForm, FieldErrors, UserForm};
 use crate::web::layout::{Chrome, flash};
 use crate::web::pages::servers::parse_id;
+use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -62,11 +63,28 @@ async fn find(state: &AppState, raw_id: &str) -> AppResult<Client> {
 pub struct ClientsPage {
     pub chrome: Chrome,
     pub clients: Vec<Client>,
+    pub listing: Listing,
 }
 
-async fn list(State(state): State<AppState>, chrome: Chrome) -> AppResult<ClientsPage> {
-    let clients = db::clients::list(&state.pool).await?;
-    Ok(ClientsPage { chrome, clients })
+async fn list(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ClientsPage> {
+    let mut listing = query.listing();
+    let rows = db::clients::list(
+        &state.pool,
+        listing.search(),
+        listing.limit(),
+        listing.offset(),
+    )
+    .await?;
+    let clients = listing.take(rows);
+    Ok(ClientsPage {
+        chrome,
+        clients,
+        listing,
+    })
 }
 
 #[derive(Template, WebTemplate)]

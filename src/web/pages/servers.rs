@@ -8,7 +8,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use crate::hosting::import::{ImportError, import_accounts};
 use crate::hosting::servers::{self as service, SaveError};
 use crate::web::layout::{Chrome, flash};
 use crate::web::pages::clients::account_changed;
+use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -56,11 +57,28 @@ async fn find(state: &AppState, raw_id: &str) -> AppResult<Server> {
 pub struct ServersPage {
     pub chrome: Chrome,
     pub servers: Vec<Server>,
+    pub listing: Listing,
 }
 
-async fn list(State(state): State<AppState>, chrome: Chrome) -> AppResult<ServersPage> {
-    let servers = db::servers::list(&state.pool).await?;
-    Ok(ServersPage { chrome, servers })
+async fn list(
+    State(state): State<AppState>,
+    chrome: Chrome,
+    Query(query): Query<ListQuery>,
+) -> AppResult<ServersPage> {
+    let mut listing = query.listing();
+    let rows = db::servers::list(
+        &state.pool,
+        listing.search(),
+        listing.limit(),
+        listing.offset(),
+    )
+    .await?;
+    let servers = listing.take(rows);
+    Ok(ServersPage {
+        chrome,
+        servers,
+        listing,
+    })
 }
 
 #[derive(Template, WebTemplate)]
