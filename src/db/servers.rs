@@ -136,9 +136,10 @@ pub async fn insert(
     .await
 }
 
-/// Updates a server; the stored secret is kept when `secret_ciphertext` is `None`. A change
-/// of host, port or scheme forgets the version, which belonged to the old address. False when
-/// there is no such server.
+/// Updates a server. `None` keeps the stored secret, and then only if the server's host,
+/// port, TLS settings, username and auth kind are still what `fields` says. A change of host,
+/// port or scheme forgets the version, which belonged to the old address. False when no row
+/// was updated (no such server, or it was moved meanwhile).
 pub async fn update(
     db: impl PgExecutor<'_>,
     id: i64,
@@ -153,7 +154,12 @@ pub async fn update(
              name = $1, hostname = $2, port = $3, module = $4, username = $5, auth_kind = $6,
              secret_ciphertext = coalesce($7, secret_ciphertext),
              use_tls = $8, verify_tls = $9, enabled = $10, updated_at = now()
-         where id = $11",
+         where id = $11
+           -- A kept secret only where it was entered for: checked here too, in the same
+           -- statement, so a concurrent move of the server cannot slip in between.
+           and ($7::bytea is not null
+                or (lower(hostname), port, use_tls, verify_tls, username, auth_kind)
+                   = (lower($2), $3, $8, $9, $5, $6))",
     )
     .bind(&fields.name)
     .bind(&fields.hostname)

@@ -97,6 +97,13 @@ pub async fn update(
             );
             Ok(())
         }
+        Ok(false) if sealed.is_none() && db::servers::find(pool, id).await?.is_some() => {
+            // Someone moved the server between our read and our write.
+            Err(SaveError::Invalid(FieldErrors::one(
+                "secret",
+                "The server's address or credentials changed meanwhile: enter the token again.",
+            )))
+        }
         Ok(false) => Err(SaveError::NotFound),
         Err(err) if db::servers::is_name_taken(&err) => Err(name_taken(&input.fields.name)),
         Err(err) => Err(err.into()),

@@ -571,3 +571,51 @@ async fn client_and_server_lists_come_a_page_at_a_time_with_a_search() {
         ["beta"]
     );
 }
+
+#[tokio::test]
+async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
+    let app = spawn_app().await;
+    let id: i64 = sqlx::query_scalar(
+        "insert into servers (name, hostname, module, secret_ciphertext) values ('cp', 'old.example.test', 'cpanel', '\\x01') returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // An edit read the server at old.example.test and keeps its token; meanwhile another
+    // admin moved the server (with a new token) to new.example.test.
+    sqlx::query("update servers set hostname = 'new.example.test', secret_ciphertext = '\\x02' where id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let stale = applinks::db::servers::ServerFields {
+        name: "cp renamed".into(),
+        hostname: "old.example.test".into(),
+        port: 2087,
+        module: applinks::domain::server::Module::Cpanel,
+        username: "root".into(),
+        auth_kind: "token",
+        use_tls: true,
+        verify_tls: true,
+        enabled: true,
+    };
+    let updated = applinks::db::servers::update(&app.pool, id, &stale, None)
+        .await
+        .unwrap();
+    assert!(!updated, "the stale edit is refused");
+    let (host, secret): (String, Vec<u8>) =
+        sqlx::query_as("select hostname, secret_ciphertext from servers where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (host.as_str(), secret.as_slice()),
+        ("new.example.test", &[2u8][..])
+    );
+    // The same edit with the token entered again goes through.
+    let updated = applinks::db::servers::update(&app.pool, id, &stale, Some(&[3u8]))
+        .await
+        .unwrap();
+    assert!(updated);
+}
