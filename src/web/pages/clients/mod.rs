@@ -1,11 +1,13 @@
 //! Clients (`/admin/clients`, SPEC §3, §5): the list, add and edit forms (with *Allow Single
 //! Sign-On*), and a client's page with its users (SSO permission per user) and its hosting
-//! accounts (added by hand, status changed). Everything here sits behind the `manage_clients`
-//! guard in `pages::router`, routes added later included.
+//! accounts (added by hand, status changed: `accounts`). Everything here sits behind the
+//! `manage_clients` guard in `pages::router`, routes added later included.
 //!
 //! Account events go through [`account_changed`] after the change is stored, so provisioning
 //! can react (SPEC §5). Handlers build the [`Chrome`] only when they render, so a redirect
 //! never swallows a pending flash message.
+
+mod accounts;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -35,10 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/edit", get(edit_form).post(update))
         .route("/{id}/users", post(add_user))
         .route("/{id}/users/{user_id}/sso", post(set_user_sso))
-        .route("/{id}/accounts", post(add_account))
+        .route("/{id}/accounts", post(accounts::add_account))
         .route(
             "/{id}/accounts/{account_id}/status",
-            post(set_account_status),
+            post(accounts::set_account_status),
         )
 }
 
@@ -350,108 +352,4 @@ async fn set_user_sso(
     };
     flash(&session, "success", message).await?;
     Ok(Redirect::to(&format!("/admin/clients/{}", client.id)))
-}
-
-async fn add_account(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Form(form): Form<AccountForm>,
-) -> AppResult<Response> {
-    let client = find(&state, &id).await?;
-    let servers = db::servers::choices(&state.pool).await?;
-    let ids: Vec<i64> = servers.iter().map(|(id, _)| *id).collect();
-    let errors = match form.validate(&ids) {
-        Ok(input) => {
-            let mut tx = state.pool.begin().await?;
-            match db::accounts::insert(
-                &mut *tx,
-                client.id,
-                input.server_id,
-                &input.username,
-                &input.domain,
-                input.status.key(),
-            )
-            .await
-            {
-                Ok(account_id) => {
-                    // The account and the operation that provisions it commit together.
-                    crate::jobs::account_changed_in(&mut tx, account_id).await?;
-                    tx.commit().await?;
-                    let shown = if input.username.is_empty() {
-                        "without a username".to_string()
-                    } else {
-                        format!("“{}”", input.username)
-                    };
-                    flash(&session, "success", format!("Account {shown} added.")).await?;
-                    return Ok(
-                        Redirect::to(&format!("/admin/clients/{}", client.id)).into_response()
-                    );
-                }
-                Err(err) if db::accounts::is_username_taken(&err) => {
-                    let server = servers
-                        .iter()
-                        .find(|(id, _)| *id == input.server_id)
-                        .map_or("This server", |(_, name)| name.as_str());
-                    FieldErrors::one(
-                        "username",
-                        format!(
-                            "{server} already has an account “{}”; a cPanel username is unique per server.",
-                            input.username
-                        ),
-                    )
-                }
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(errors) => errors,
-    };
-    let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
-    let mut page = ClientPage::load(&state, chrome, client).await?;
-    page.account_form = form;
-    page.account_errors = errors;
-    Ok(page.unprocessable())
-}
-
-#[derive(Debug, Deserialize)]
-struct StatusForm {
-    #[serde(default)]
-    status: String,
-}
-
-async fn set_account_status(
-    State(state): State<AppState>,
-    session: Session,
-    Path((id, account_id)): Path<(String, String)>,
-    Form(form): Form<StatusForm>,
-) -> AppResult<Response> {
-    let client = find(&state, &id).await?;
-    let account_id = parse_id(&account_id)?;
-    let Some(status) = AccountStatus::parse(&form.status) else {
-        let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
-        let mut page = ClientPage::load(&state, chrome, client).await?;
-        page.account_errors =
-            FieldErrors::one("status_change", "Choose active, suspended or terminated.");
-        return Ok(page.unprocessable());
-    };
-    let mut tx = state.pool.begin().await?;
-    let Some(previous) =
-        db::accounts::set_status(&mut *tx, client.id, account_id, status.key()).await?
-    else {
-        return Err(AppError::NotFound);
-    };
-    let reactivated = status == AccountStatus::Active && previous != status.key();
-    let terminated = status == AccountStatus::Terminated && previous != status.key();
-    if reactivated || terminated {
-        // The status and the operation that follows it commit together.
-        crate::jobs::account_changed_in(&mut tx, account_id).await?;
-    }
-    tx.commit().await?;
-    flash(
-        &session,
-        "success",
-        format!("The account is now {}.", status.key()),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/clients/{}", client.id)).into_response())
 }
