@@ -145,6 +145,13 @@ pub enum Command {
         concurrency: usize,
         #[command(flatten)]
         provisioning: ProvisioningArgs,
+        /// Serve `/healthz`, `/readyz` and `/metrics` of this worker on this address (off by
+        /// default).
+        #[arg(long, env = "APPLINKS_WORKER_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Bearer token for the listener's `/metrics` (as for the web's).
+        #[arg(long, env = "APPLINKS_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<SecretString>,
     },
     /// Manage administrators.
     Admin {

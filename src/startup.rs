@@ -56,23 +56,52 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             concurrency,
             provisioning,
+            listen,
+            metrics_token,
         } => {
             let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
             let pool = db::migrate::connect(&cli.db.database_url).await?;
             db::migrate::run(&pool).await?;
+            let status = jobs::WorkerStatus::default();
+            if let Some(addr) = listen {
+                let state = AppState {
+                    pool: pool.clone(),
+                    settings: Arc::new(WebSettings {
+                        public_url: public_url.trim_end_matches('/').to_string(),
+                        trusted_proxies: Vec::new(),
+                        metrics_token,
+                        client_session_max_secs: 0,
+                    }),
+                    login_limiter: Arc::new(throttle::LoginLimiter::new(10)),
+                    secrets: secrets.clone(),
+                    whm: WhmClient::new(ClientSettings::default()),
+                    workers: status.clone(),
+                };
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?;
+                println!(
+                    "applinks worker listening on http://{}",
+                    listener.local_addr()?
+                );
+                let app =
+                    web::worker_router(state).into_make_service_with_connect_info::<SocketAddr>();
+                tokio::spawn(async move {
+                    if let Err(err) = axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown_signal())
+                        .await
+                    {
+                        tracing::error!(error = %err, "the worker's listener stopped");
+                    }
+                });
+            }
             let ctx = job_context(
                 pool,
                 secrets,
                 public_url.trim_end_matches('/'),
                 &provisioning,
             );
-            jobs::run_workers(
-                ctx,
-                concurrency,
-                shutdown_signal(),
-                jobs::WorkerStatus::default(),
-            )
-            .await?;
+            jobs::run_workers(ctx, concurrency, shutdown_signal(), status).await?;
             tracing::info!("worker stopped");
             Ok(())
         }

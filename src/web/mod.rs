@@ -116,3 +116,15 @@ mod tests {
         assert!(!http.secure_cookies());
     }
 }
+
+/// The small HTTP surface of an `applinks worker` process (`--listen`): `/healthz`,
+/// `/readyz` (the database, and this process's workers) and `/metrics`, with the same rules
+/// as the web's.
+pub fn worker_router(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(pages::health::router())
+        .merge(pages::metrics::router());
+    headers::apply(router, &state.settings)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -233,3 +233,47 @@ async fn a_job_that_keeps_failing_on_our_side_ends_as_a_failed_server_with_a_war
         "{warnings:?}"
     );
 }
+
+#[tokio::test]
+async fn a_worker_process_with_listen_answers_health_readiness_and_metrics() {
+    use secrecy::ExposeSecret as _;
+    let app = crate::helpers::spawn_app_with_workers(0).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+        .args(["worker", "--concurrency", "1", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", &app.db.url)
+        .env("APPLINKS_SECRET_KEY", app.secret_key.expose_secret())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start applinks worker");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = crate::helpers::client();
+    let mut ready = None;
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            ready = Some(r.status());
+            if r.status() == reqwest::StatusCode::OK {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let health = http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status());
+    let metrics = http.get(format!("{base}/metrics")).send().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ready, Some(reqwest::StatusCode::OK));
+    assert_eq!(health.unwrap(), reqwest::StatusCode::OK);
+    let text = metrics.unwrap().text().await.unwrap();
+    assert!(text.contains("applinks_workers_alive"), "{text}");
+}
