@@ -96,6 +96,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The small HTTP surface of an `applinks worker` process (`--listen`): `/healthz`,
+/// `/readyz` (the database, and this process's workers) and `/metrics`, with the same rules
+/// as the web's.
+pub fn worker_router(state: AppState) -> Router {
+    let router = Router::new()
+        .merge(pages::health::router())
+        .merge(pages::metrics::router());
+    headers::apply(router, &state.settings)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::WebSettings;
@@ -115,16 +127,4 @@ mod tests {
         assert!(https.secure_cookies());
         assert!(!http.secure_cookies());
     }
-}
-
-/// The small HTTP surface of an `applinks worker` process (`--listen`): `/healthz`,
-/// `/readyz` (the database, and this process's workers) and `/metrics`, with the same rules
-/// as the web's.
-pub fn worker_router(state: AppState) -> Router {
-    let router = Router::new()
-        .merge(pages::health::router())
-        .merge(pages::metrics::router());
-    headers::apply(router, &state.settings)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
