@@ -69,11 +69,11 @@ async fn list(
     let rows = db::servers::list(
         &state.pool,
         listing.search(),
-        listing.limit(),
-        listing.offset(),
+        listing.pager.limit(),
+        listing.pager.offset(),
     )
     .await?;
-    let servers = listing.take(rows);
+    let servers = listing.pager.take(rows);
     Ok(ServersPage {
         chrome,
         servers,

@@ -12,12 +12,11 @@ use crate::db::operations::LogEntry;
 use crate::domain::app::App;
 use crate::domain::operation::Level;
 use crate::web::layout::Chrome;
+use crate::web::paging::Pager;
 use crate::web::{AppError, AppResult};
 
 /// Entries on one page of the log.
 pub const PAGE_SIZE: i64 = 200;
-/// Pages beyond this are not offered (the log of one operation is never that long).
-const MAX_PAGE: i64 = 10_000;
 
 #[derive(Deserialize)]
 pub struct LogQuery {
@@ -36,9 +35,7 @@ pub struct LogPage {
     pub level: Option<Level>,
     pub levels: Vec<Level>,
     pub entries: Vec<LogEntry>,
-    pub page: i64,
-    /// Whether there is a page after this one.
-    pub more: bool,
+    pub pager: Pager,
 }
 
 impl LogPage {
@@ -70,25 +67,16 @@ pub(super) async fn log(
         Some(l) => Some(l.parse::<Level>().map_err(AppError::BadRequest)?),
         None => None,
     };
-    let page = q
-        .page
-        .as_deref()
-        .and_then(|p| p.trim().parse::<i64>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE);
-    // One more than a page tells whether another page follows.
-    let mut entries =
-        db::operations::log_entries(&pool, app, level, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
-            .await?;
-    let more = entries.len() as i64 > PAGE_SIZE;
-    entries.truncate(PAGE_SIZE as usize);
+    let mut pager = Pager::parse(q.page.as_deref(), PAGE_SIZE);
+    let rows =
+        db::operations::log_entries(&pool, app, level, pager.limit(), pager.offset()).await?;
+    let entries = pager.take(rows);
     Ok(LogPage {
         chrome,
         app,
         level,
         levels: Level::ALL.to_vec(),
         entries,
-        page,
-        more,
+        pager,
     })
 }

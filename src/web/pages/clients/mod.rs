@@ -77,11 +77,11 @@ async fn list(
     let rows = db::clients::list(
         &state.pool,
         listing.search(),
-        listing.limit(),
-        listing.offset(),
+        listing.pager.limit(),
+        listing.pager.offset(),
     )
     .await?;
-    let clients = listing.take(rows);
+    let clients = listing.pager.take(rows);
     Ok(ClientsPage {
         chrome,
         clients,
