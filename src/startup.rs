@@ -3,7 +3,6 @@
 
 use std::io::Read as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
@@ -14,7 +13,7 @@ use crate::db::{self, PgPool};
 use crate::domain::permission::Permission;
 use crate::jobs::{self, JobContext};
 use crate::web::{self, AppState, WebSettings, auth, throttle};
-use crate::whm::client::{ClientSettings, WhmClient};
+use crate::whm::client::WhmClient;
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_tracing() {
@@ -64,19 +63,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate::run(&pool).await?;
             let status = jobs::WorkerStatus::default();
             if let Some(addr) = listen {
-                let state = AppState {
-                    pool: pool.clone(),
-                    settings: Arc::new(WebSettings {
-                        public_url: public_url.trim_end_matches('/').to_string(),
-                        trusted_proxies: Vec::new(),
-                        metrics_token,
-                        client_session_max_secs: 0,
-                    }),
-                    login_limiter: Arc::new(throttle::LoginLimiter::new(10)),
-                    secrets: secrets.clone(),
-                    whm: WhmClient::new(ClientSettings::default()),
-                    workers: status.clone(),
+                let settings = WebSettings {
+                    public_url: public_url.trim_end_matches('/').to_string(),
+                    trusted_proxies: Vec::new(),
+                    metrics_token,
+                    client_session_max_secs: 0,
                 };
+                let state = AppState::new(pool.clone(), settings, secrets.clone(), status.clone());
                 let listener = TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("cannot listen on {addr}"))?;
@@ -217,26 +210,24 @@ impl Application {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{addr}"),
         };
-        let limiter = Arc::new(throttle::LoginLimiter::new(10));
-        tokio::spawn(throttle::prune(limiter.clone()));
         tokio::spawn(
             db::session_store::PgSessionStore::new(pool.clone())
                 .delete_expired_every(std::time::Duration::from_secs(600)),
         );
         let worker_status = jobs::WorkerStatus::default();
-        let state = AppState {
-            pool: pool.clone(),
-            settings: Arc::new(WebSettings {
-                public_url: public_url.clone(),
-                trusted_proxies: web.trusted_proxies.clone(),
-                metrics_token: web.metrics_token.clone(),
-                client_session_max_secs: web.client_session_max_secs,
-            }),
-            login_limiter: limiter,
-            secrets: secrets.clone(),
-            whm: WhmClient::new(ClientSettings::default()),
-            workers: worker_status.clone(),
+        let settings = WebSettings {
+            public_url: public_url.clone(),
+            trusted_proxies: web.trusted_proxies.clone(),
+            metrics_token: web.metrics_token.clone(),
+            client_session_max_secs: web.client_session_max_secs,
         };
+        let state = AppState::new(
+            pool.clone(),
+            settings,
+            secrets.clone(),
+            worker_status.clone(),
+        );
+        tokio::spawn(throttle::prune(state.login_limiter.clone()));
         Ok(Self {
             listener,
             router: web::router(state),

@@ -93,7 +93,7 @@ pub(super) async fn reconcile_account(
                 user,
                 CPANEL_GROUP_ID,
                 &desired.group_label,
-                CPANEL_GROUP_ORDER as _,
+                CPANEL_GROUP_ORDER,
             )
             .await
         {

@@ -43,6 +43,30 @@ pub struct AppState {
     pub workers: crate::jobs::WorkerStatus,
 }
 
+impl AppState {
+    /// The state of a web instance (or a worker's listener) with these settings: a fresh
+    /// sign-in limiter and WHM client. The caller runs `throttle::prune` on the limiter if it
+    /// serves sign-ins.
+    pub fn new(
+        pool: PgPool,
+        settings: WebSettings,
+        secrets: SecretBox,
+        workers: crate::jobs::WorkerStatus,
+    ) -> Self {
+        Self {
+            pool,
+            settings: Arc::new(settings),
+            login_limiter: Arc::new(throttle::LoginLimiter::new(LOGIN_ATTEMPTS_PER_MINUTE)),
+            secrets,
+            whm: crate::whm::client::WhmClient::new(Default::default()),
+            workers,
+        }
+    }
+}
+
+/// Sign-in attempts per (username, address) a minute (see `throttle`).
+const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+
 /// What the web layer needs to know about its deployment.
 #[derive(Debug, Clone)]
 pub struct WebSettings {

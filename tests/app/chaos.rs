@@ -87,13 +87,7 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
         .connect(proxied.as_str())
         .await
         .unwrap();
-    let web = applinks::config::WebArgs {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        trusted_proxies: Vec::new(),
-        metrics_token: None,
-        client_session_max_secs: 28_800,
-    };
+    let web = crate::helpers::web_args();
     let secret_key = SecretBox::generate_key();
     let secrets = SecretBox::from_base64(Some(&secret_key)).unwrap();
     let application = Application::build(pool, &web, secrets.clone())

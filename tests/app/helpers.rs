@@ -107,19 +107,24 @@ pub async fn spawn_app_with_workers(workers: usize) -> TestApp {
     spawn_app_with(workers, |_| {}).await
 }
 
+/// The web settings of a test app: any free port, everything else as by default.
+pub fn web_args() -> WebArgs {
+    WebArgs {
+        bind: "127.0.0.1:0".parse().expect("addr"),
+        public_url: None,
+        trusted_proxies: Vec::new(),
+        metrics_token: None,
+        client_session_max_secs: 28_800,
+    }
+}
+
 /// The app with web settings changed by `configure`.
 pub async fn spawn_app_with(workers: usize, configure: impl FnOnce(&mut WebArgs)) -> TestApp {
     let db = TestDb::create().await;
     let pool = applinks::db::migrate::connect(&db.url)
         .await
         .expect("connect");
-    let mut web = WebArgs {
-        bind: "127.0.0.1:0".parse().expect("addr"),
-        public_url: None,
-        trusted_proxies: Vec::new(),
-        metrics_token: None,
-        client_session_max_secs: 28_800,
-    };
+    let mut web = web_args();
     configure(&mut web);
     let secret_key = SecretBox::generate_key();
     let secrets = SecretBox::from_base64(Some(&secret_key)).expect("key");
