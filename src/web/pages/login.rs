@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/login", get(form).post(sign_in))
         .route("/admin/logout", post(sign_out))
-        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
 #[derive(Template, WebTemplate)]
@@ -117,8 +116,6 @@ async fn sign_in(
 
 /// Usernames are at most this long, as `applinks admin create` enforces.
 const MAX_USERNAME_CHARS: usize = 64;
-/// A sign-in form is a username, a password and a token: 64 KiB is plenty.
-const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// The page for a refused sign-in; it never says which part was wrong.
 fn refused(chrome: Chrome, username: String) -> Response {
