@@ -10,6 +10,8 @@
 //! failures (the database) fail the job, which apalis then retries. A worker that dies
 //! mid-job stops heart-beating and apalis hands its jobs to another worker.
 
+pub mod connect;
+mod log;
 pub mod operations;
 pub mod provision;
 mod reconcile;

@@ -609,7 +609,7 @@ async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
         port: 2087,
         module: applinks::domain::server::Module::Cpanel,
         username: "root".into(),
-        auth_kind: "token",
+        auth_kind: applinks::domain::server::AuthKind::Token,
         use_tls: true,
         verify_tls: true,
         enabled: true,
