@@ -29,8 +29,7 @@ use crate::crypto::SecretBox;
 use crate::whm::client::WhmClient;
 
 pub use operations::{
-    OperationError, account_changed, account_changed_in, retry_failed, save_configuration,
-    set_enabled,
+    OperationError, account_changed_in, retry_failed, save_configuration, set_enabled,
 };
 pub use provision::ProvisionServer;
 

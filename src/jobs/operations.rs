@@ -86,19 +86,9 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
 }
 
 /// An account was created, re-activated or terminated: bring its links in line when its
-/// application is on. Answers the operation started, if any.
-pub async fn account_changed(
-    pool: &PgPool,
-    account_id: i64,
-) -> Result<Option<Uuid>, OperationError> {
-    let mut tx = pool.begin().await?;
-    let id = account_changed_in(&mut tx, account_id).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// [`account_changed`] inside the caller's transaction, so that the account's change and the
-/// operation that provisions it commit together (or not at all).
+/// application is on. Answers the operation started, if any. It runs inside the caller's
+/// transaction, so that the account's change and the operation that provisions it commit
+/// together (or not at all).
 pub async fn account_changed_in(
     tx: &mut PgConnection,
     account_id: i64,

@@ -95,24 +95,15 @@ pub struct ClientSettings {
     pub max_answer_bytes: usize,
 }
 
-/// Default whole-request timeout of one WHM call (`APPLINKS_WHM_TIMEOUT_MS`).
-pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-/// Default attempts per WHM call, the first included (`APPLINKS_WHM_RETRY_ATTEMPTS`).
-pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
-/// Default first pause between attempts (`APPLINKS_WHM_RETRY_BASE_DELAY_MS`).
-pub const DEFAULT_RETRY_BASE_DELAY_MS: u64 = 200;
-/// Default WHM calls in flight to one server at a time (`APPLINKS_PER_SERVER_CONCURRENCY`).
-pub const DEFAULT_PER_SERVER_CONCURRENCY: usize = 8;
-
 /// A `listaccts` of tens of thousands of accounts fits well within this.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            timeout_ms: DEFAULT_TIMEOUT_MS,
-            retry_max_attempts: DEFAULT_RETRY_ATTEMPTS,
-            retry_base_delay_ms: DEFAULT_RETRY_BASE_DELAY_MS,
+            timeout_ms: crate::config::DEFAULT_WHM_TIMEOUT_MS,
+            retry_max_attempts: crate::config::DEFAULT_WHM_RETRY_ATTEMPTS,
+            retry_base_delay_ms: crate::config::DEFAULT_WHM_RETRY_BASE_DELAY_MS,
             max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
