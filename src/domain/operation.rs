@@ -11,6 +11,8 @@ pub enum Kind {
     Deactivate,
     Retry,
     Account,
+    /// A new link secret for one account, pushed to its links (`update_integration_link_token`).
+    ResetToken,
 }
 
 impl Kind {
@@ -21,13 +23,20 @@ impl Kind {
             Kind::Deactivate => "deactivate",
             Kind::Retry => "retry",
             Kind::Account => "account",
+            Kind::ResetToken => "reset_token",
         }
     }
 
-    /// Whether starting this operation supersedes the application's unfinished ones. An
-    /// account event touches one account and leaves a running application-wide sync alone.
+    /// Whether the operation concerns the whole application (not one account). Only these
+    /// supersede the application's unfinished operations: an account event or a token reset
+    /// touches one account and leaves a running application-wide sync alone.
+    pub fn app_wide(self) -> bool {
+        !matches!(self, Kind::Account | Kind::ResetToken)
+    }
+
+    /// Whether starting this operation supersedes the application's unfinished ones.
     pub fn supersedes(self) -> bool {
-        self != Kind::Account
+        self.app_wide()
     }
 }
 
@@ -46,6 +55,7 @@ impl FromStr for Kind {
             Kind::Deactivate,
             Kind::Retry,
             Kind::Account,
+            Kind::ResetToken,
         ]
         .into_iter()
         .find(|k| k.key() == s)

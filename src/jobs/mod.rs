@@ -13,6 +13,7 @@
 pub mod operations;
 pub mod provision;
 mod reconcile;
+pub mod reset_token;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use operations::{
     set_enabled,
 };
 pub use provision::ProvisionServer;
+pub use reset_token::{ResetError, ResetStarted, reset_token};
 
 /// Queue names are set explicitly, so renaming a Rust type never orphans queued jobs.
 pub const PROVISION_QUEUE: &str = "applinks.provision_server";

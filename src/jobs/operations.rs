@@ -123,7 +123,7 @@ pub async fn account_changed_in(
 }
 
 /// Writes the operation, its servers, its log opening and its jobs.
-async fn start(
+pub(super) async fn start(
     tx: &mut PgConnection,
     app: App,
     kind: Kind,
@@ -144,7 +144,7 @@ async fn start(
     )
     .await?;
 
-    if kind != Kind::Account {
+    if kind.app_wide() {
         for s in db::provisioning::unlinkable_servers(&mut *tx).await? {
             let module = s
                 .module
@@ -190,7 +190,7 @@ async fn start(
         }
     }
     if tasks.is_empty() {
-        if kind != Kind::Account {
+        if kind.app_wide() {
             log_no_server(tx, op, app).await?;
         }
         db::operations::finish_if_complete(tx, op).await?;

@@ -109,7 +109,14 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let outcome = provision(ctx, op, app, head.account_id, &server).await?;
+    let outcome = if kind == Kind::ResetToken {
+        match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
+            Some(warnings) => Outcome::Done { warnings },
+            None => Outcome::Unreachable,
+        }
+    } else {
+        provision(ctx, op, app, head.account_id, &server).await?
+    };
     lock.close().await?;
     let state = match outcome {
         Outcome::Done { warnings: 0 } => ServerState::Done,
@@ -143,7 +150,7 @@ async fn close_if_complete(ctx: &JobContext, op: Uuid, app: App, kind: Kind) -> 
     if db::operations::finish_if_complete(&mut tx, op).await? {
         let s = db::operations::summary(&mut *tx, op).await?;
         if let Some(s) = s {
-            if kind != Kind::Account && s.servers_done + s.servers_failed == 0 {
+            if kind.app_wide() && s.servers_done + s.servers_failed == 0 {
                 log_no_server(&mut tx, op, app).await?;
             }
             db::operations::log(
