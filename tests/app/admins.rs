@@ -815,3 +815,58 @@ async fn full_administrator_is_shown_read_only_and_a_role_in_use_cannot_be_delet
         0
     );
 }
+
+#[tokio::test]
+async fn admin_set_password_on_the_command_line_ends_that_admins_sessions() {
+    use std::io::Write as _;
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    assert!(app.get("/admin").await.status() == StatusCode::OK);
+    let run = |password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+            .args([
+                "admin",
+                "set-password",
+                "--username",
+                "root",
+                "--password-stdin",
+            ])
+            .env("DATABASE_URL", &app.db.url)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run applinks admin set-password");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = run("too short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12"));
+    assert!(
+        app.get("/admin").await.status() == StatusCode::OK,
+        "nothing changed"
+    );
+
+    let new = "set from the shell, long enough";
+    let out = run(new);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("password set for root"));
+    let r = app.get("/admin").await;
+    assert_eq!(location(r.headers()), "/admin/login", "the session ended");
+    assert_eq!(
+        app.login("root", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.login("root", new).await.status(), StatusCode::SEE_OTHER);
+}

@@ -345,3 +345,58 @@ async fn configure_fields(app: &TestApp) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn account_reset_token_on_the_command_line_is_pushed_by_a_worker() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = start_sim(1, "cpanel", "11.134.0.5").await;
+    let (_, ids) = setup(&app, &sim, 1).await;
+    let old = stored_secret(&app, ids[0]).await;
+    // tokio's Command: the app's workers keep running on this test's runtime meanwhile.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+        .args(["account", "reset-token", &ids[0].to_string()])
+        .env("DATABASE_URL", &app.db.url)
+        .env("APPLINKS_SECRET_KEY", app.secret_key.expose_secret())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run applinks account reset-token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("new SSO token stored"));
+    let new = stored_secret(&app, ids[0]).await;
+    assert_ne!(new, old);
+    assert_eq!(
+        autologin(&sim, "user0001", &old).await,
+        StatusCode::FORBIDDEN
+    );
+    wait_resets(&app).await;
+    assert_eq!(sim_tokens(&sim, "user0001"), BTreeSet::from([new]));
+    let text: Vec<String> = app
+        .log_rows("cpanel", "debug")
+        .await
+        .iter()
+        .map(|row| row.join(" | "))
+        .collect();
+    assert!(
+        text.iter().any(|l| l.contains("reset by the command line")),
+        "{text:#?}"
+    );
+
+    // An unknown account: an error, nothing started.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+        .args(["account", "reset-token", "999999"])
+        .env("DATABASE_URL", &app.db.url)
+        .env("APPLINKS_SECRET_KEY", app.secret_key.expose_secret())
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such account"));
+    assert_eq!(app.unfinished_jobs().await, 0);
+}
