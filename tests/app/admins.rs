@@ -707,9 +707,12 @@ async fn two_concurrent_changes_cannot_both_pass_the_lockout_check() {
             format!("/admin/setup/admins/{alice}/disable"),
             format!("/admin/setup/admins/{root}/disable"),
         );
+        // One token read first: reading it inside each request could race root's sign-out.
+        let token = app.csrf_token().await;
+        let fields = [("csrf_token", token.as_str())];
         let (a, b) = tokio::join!(
-            app.post_form(&disable_alice, &[]),
-            app.post_form(&disable_root, &[]),
+            app.post_raw(&disable_alice, &fields),
+            app.post_raw(&disable_root, &fields),
         );
         // The winner answers 303; the loser 422 (refused) or, when root went first and its
         // session ended before the request was read, 303 to the sign-in.
