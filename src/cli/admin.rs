@@ -1,4 +1,5 @@
-//! `applinks admin …` and `applinks role …`: administrators and roles from the shell.
+//! `applinks admin …` (create, set-password) and `applinks role …`: administrators and roles
+//! from the shell.
 //! Passwords come from standard input only, never from the command line.
 
 use std::io::Read as _;
@@ -8,7 +9,7 @@ use clap::Subcommand;
 
 use crate::db;
 use crate::domain::permission::{FULL_ADMINISTRATOR, Permission};
-use crate::hosting::admins::create_admin;
+use crate::hosting::admins::{create_admin, set_password};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -19,6 +20,15 @@ pub enum AdminCommand {
         /// Role name (default: Full Administrator).
         #[arg(long, default_value = FULL_ADMINISTRATOR)]
         role: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set an administrator's password, read from standard input; every session of that
+    /// administrator ends.
+    SetPassword {
+        #[arg(long)]
+        username: String,
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
@@ -60,6 +70,20 @@ pub async fn run_admin(database_url: &str, command: AdminCommand) -> anyhow::Res
             db::migrate::run(&pool).await?;
             let id = create_admin(&pool, &username, &role, &password).await?;
             println!("created admin {username} (id {id}, role {role})");
+            Ok(())
+        }
+        AdminCommand::SetPassword {
+            username,
+            password_stdin: _,
+        } => {
+            let password = password_from_stdin()?;
+            let pool = db::migrate::connect(database_url).await?;
+            db::migrate::run(&pool).await?;
+            set_password(&pool, &username, &password).await?;
+            println!(
+                "password set for {}; their sessions have ended",
+                username.trim()
+            );
             Ok(())
         }
     }

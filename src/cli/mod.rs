@@ -1,9 +1,11 @@
 //! The command line: clap's types and the dispatch of every subcommand, one file per family
-//! (`serve` for migrate/serve/worker, `admin` for admins and roles, `server`, `demo`, `bench`).
+//! (`serve` for migrate/serve/worker, `admin` for admins and roles, `server`, `account`, `demo`,
+//! `bench`).
 //!
 //! The top of the import graph below `main`: commands build what they need through `startup`
 //! (the application) and `hosting` (use cases); nothing imports `cli` but `main`.
 
+pub mod account;
 pub mod admin;
 pub mod bench;
 pub mod demo;
@@ -60,6 +62,11 @@ pub enum Command {
         #[command(subcommand)]
         command: server::ServerCommand,
     },
+    /// Hosting accounts: reset an account's single sign-on token.
+    Account {
+        #[command(subcommand)]
+        command: account::AccountCommand,
+    },
     /// Benchmarks; each prints one figure a line and cleans up after itself.
     Bench {
         #[command(subcommand)]
@@ -106,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { command } => admin::run_admin(&database_url, command).await,
         Command::Role { command } => admin::run_role(&database_url, command).await,
         Command::Server { command } => server::run(&database_url, command).await,
+        Command::Account { command } => account::run(&database_url, command).await,
     }
 }
 

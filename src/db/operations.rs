@@ -32,10 +32,11 @@ const SUMMARY: &str = "select o.id, o.kind, o.started_at, o.finished_at,
         (select count(*) from operation_log l where l.operation_id = o.id and l.level = 'warning') as warnings
     from operations o left join operation_servers s on s.operation_id = o.id";
 
-/// The application's last application-wide operation (account events aside).
+/// The application's last application-wide operation (account events and token resets aside).
 pub async fn last(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Option<OperationSummary>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SUMMARY} where o.id = (select id from operations where app = $1 and kind <> 'account'
+        "{SUMMARY} where o.id = (select id from operations where app = $1
+                                 and kind not in ('account', 'reset_token')
                                  order by started_at desc, created_at desc limit 1)
          group by o.id"
     )))
@@ -70,9 +71,11 @@ pub async fn insert(
         .execute(&mut *conn)
         .await?;
     if kind.supersedes() {
+        // A token reset is never superseded: a later sync would carry the new token too, but
+        // a deactivation would not, and the reset must still reach the links that remain.
         sqlx::query(
             "update operations set superseded_by = $1, finished_at = now(), updated_at = now()
-             where app = $2 and id <> $1 and finished_at is null",
+             where app = $2 and id <> $1 and finished_at is null and kind <> 'reset_token'",
         )
         .bind(id)
         .bind(app.key())
@@ -251,7 +254,7 @@ pub struct LogEntry {
 }
 
 /// The log of the application's last application-wide operation and of the account events
-/// since it started, newest first, optionally of one level.
+/// and token resets since it started, newest first, optionally of one level.
 pub async fn log_entries(
     db: impl PgExecutor<'_>,
     app: App,
@@ -260,13 +263,15 @@ pub async fn log_entries(
     offset: i64,
 ) -> sqlx::Result<Vec<LogEntry>> {
     sqlx::query_as(
-        "with last as (select id, started_at from operations where app = $1 and kind <> 'account'
+        "with last as (select id, started_at from operations
+                       where app = $1 and kind not in ('account', 'reset_token')
                        order by started_at desc, created_at desc limit 1)
          select l.at, l.level, l.server_name, l.account_username, l.message, l.hint
          from operation_log l join operations o on o.id = l.operation_id
          where o.app = $1
            and (o.id = (select id from last)
-                or (o.kind = 'account' and o.started_at >= coalesce((select started_at from last), '-infinity')))
+                or (o.kind in ('account', 'reset_token')
+                    and o.started_at >= coalesce((select started_at from last), '-infinity')))
            and ($2::text is null or l.level = $2)
          order by l.at desc, l.id desc
          limit $3 offset $4",

@@ -73,3 +73,24 @@ pub async fn link_secret(
     .fetch_one(db)
     .await
 }
+
+/// Replaces the account's link secret for `app` (creating it when there is none): from the
+/// commit on, `/sso/cpanel` accepts only the new one.
+pub async fn replace_link_secret(
+    db: impl PgExecutor<'_>,
+    account_id: i64,
+    app: App,
+    new_ciphertext: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into account_link_secrets (account_id, app, token_ciphertext) values ($1, $2, $3)
+         on conflict (account_id, app)
+         do update set token_ciphertext = excluded.token_ciphertext, updated_at = now()",
+    )
+    .bind(account_id)
+    .bind(app.key())
+    .bind(new_ciphertext)
+    .execute(db)
+    .await?;
+    Ok(())
+}

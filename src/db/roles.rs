@@ -1,4 +1,5 @@
-//! Roles and their permissions.
+//! Roles and their permissions. The built-in role (*Full Administrator*) holds every
+//! permission whatever is stored for it, and is never changed or deleted.
 
 use sqlx::{PgConnection, PgExecutor};
 
@@ -77,4 +78,98 @@ pub async fn grants(db: impl PgExecutor<'_>, role_id: i64) -> sqlx::Result<Grant
             .filter_map(|(_, p)| p.and_then(|p| p.parse().ok()))
             .collect(),
     })
+}
+
+/// A role as the roles page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RoleSummary {
+    pub id: i64,
+    pub name: String,
+    pub built_in: bool,
+    /// The permission keys stored for it, in key order.
+    pub permissions: Vec<String>,
+    /// Admins (enabled or not) that have this role.
+    pub admins: i64,
+}
+
+/// Every role, the built-in one first, then by name.
+pub async fn list(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<RoleSummary>> {
+    sqlx::query_as(
+        "select r.id, r.name, r.built_in,
+                coalesce((select array_agg(rp.permission order by rp.permission)
+                          from role_permissions rp where rp.role_id = r.id), '{}') as permissions,
+                (select count(*) from admins a where a.role_id = r.id) as admins
+         from roles r order by r.built_in desc, lower(r.name), r.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Role>> {
+    sqlx::query_as("select id, name, built_in from roles where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Renames a role that is not built in and replaces its permissions, in the caller's
+/// transaction; false when there is no such role (or it is built in). A taken name is a
+/// unique violation ([`is_name_taken`]).
+pub async fn update(
+    conn: &mut PgConnection,
+    id: i64,
+    name: &str,
+    permissions: &[Permission],
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "update roles set name = $2, updated_at = now() where id = $1 and not built_in",
+    )
+    .bind(id)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Ok(false);
+    }
+    let keys: Vec<&str> = permissions.iter().map(|p| p.key()).collect();
+    sqlx::query("delete from role_permissions where role_id = $1 and permission <> all($2)")
+        .bind(id)
+        .bind(&keys)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into role_permissions (role_id, permission)
+         select $1, unnest($2::text[]) on conflict do nothing",
+    )
+    .bind(id)
+    .bind(&keys)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// Whether `err` says another role has the name.
+pub fn is_name_taken(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.constraint())
+        .is_some_and(|c| c == "roles_name_key")
+}
+
+/// How many admins (enabled or not) have the role.
+pub async fn admins_with(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from admins where role_id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// Deletes a role that is not built in; false when there is no such role.
+pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let n = sqlx::query("delete from roles where id = $1 and not built_in")
+        .bind(id)
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
 }

@@ -11,15 +11,18 @@ pub enum Kind {
     Deactivate,
     Retry,
     Account,
+    /// A new link secret for one account, pushed to its links (`update_integration_link_token`).
+    ResetToken,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Activate,
         Kind::Sync,
         Kind::Deactivate,
         Kind::Retry,
         Kind::Account,
+        Kind::ResetToken,
     ];
 
     pub fn key(self) -> &'static str {
@@ -29,14 +32,15 @@ impl Kind {
             Kind::Deactivate => "deactivate",
             Kind::Retry => "retry",
             Kind::Account => "account",
+            Kind::ResetToken => "reset_token",
         }
     }
 
     /// Whether the operation is about the whole application (all its servers), not one
-    /// account: only those log the servers that cannot take part, say when no server can,
+    /// account (an account event, a token reset): only those log the servers that cannot take part, say when no server can,
     /// and count as the application's last operation.
     pub fn is_application_wide(self) -> bool {
-        self != Kind::Account
+        !matches!(self, Kind::Account | Kind::ResetToken)
     }
 
     /// Whether starting this operation supersedes the application's unfinished ones. An

@@ -42,6 +42,24 @@ impl Permission {
             Permission::ManageAdmins => "Manage Admins",
         }
     }
+
+    /// One line on what the permission opens, beside its box on the role form.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Permission::ConfigureApplicationLinks => {
+                "Setup › Application Links: switch cPanel and WP Squared links on or off, choose and order the links, read the log."
+            }
+            Permission::ConfigureServers => {
+                "Servers: add, edit, test and remove WHM servers, import their accounts."
+            }
+            Permission::ManageClients => {
+                "Clients: clients, their users and single sign-on, hosting accounts, resetting an account's SSO token."
+            }
+            Permission::ManageAdmins => {
+                "Setup › Administrators and Roles: add, edit and disable administrators, set their passwords, define roles."
+            }
+        }
+    }
 }
 
 impl fmt::Display for Permission {

@@ -15,6 +15,7 @@ mod log;
 pub mod operations;
 pub mod provision;
 mod reconcile;
+pub mod reset_token;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use operations::{
     OperationError, account_changed_in, retry_failed, save_configuration, set_enabled,
 };
 pub use provision::ProvisionServer;
+pub use reset_token::{ResetError, ResetStarted, reset_token};
 
 /// Queue names are set explicitly, so renaming a Rust type never orphans queued jobs.
 pub const PROVISION_QUEUE: &str = "applinks.provision_server";

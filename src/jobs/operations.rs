@@ -113,7 +113,7 @@ pub async fn account_changed_in(
 }
 
 /// Writes the operation, its servers, its log opening and its jobs.
-async fn start(
+pub(super) async fn start(
     tx: &mut PgConnection,
     app: App,
     kind: Kind,

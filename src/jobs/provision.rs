@@ -103,7 +103,14 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let outcome = provision(ctx, op, app, head.account_id, &server).await?;
+    let outcome = if kind == Kind::ResetToken {
+        match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
+            Some(warnings) => Outcome::Done { warnings },
+            None => Outcome::Unreachable,
+        }
+    } else {
+        provision(ctx, op, app, head.account_id, &server).await?
+    };
     lock.close().await?;
     let state = match outcome {
         Outcome::Done { warnings: 0 } => ServerState::Done,

@@ -36,8 +36,10 @@ impl CurrentAdmin {
         let Some(id) = session.get::<i64>(ADMIN_ID_KEY).await? else {
             return Ok(None);
         };
-        let Some(admin) = db::admins::find(&state.pool, id).await? else {
-            // The admin was deleted: the session is worthless.
+        let admin = db::admins::find(&state.pool, id).await?;
+        let Some(admin) = admin.filter(|a| !a.disabled) else {
+            // The admin is gone or disabled (disabling ends their sessions too; this covers a
+            // request that loaded its session just before): the session is worthless.
             session.flush().await?;
             return Ok(None);
         };

@@ -48,7 +48,7 @@ pub struct NavItem {
 }
 
 /// The navigation entries and the permission each needs.
-const NAV: [(&str, &str, Permission); 3] = [
+const NAV: [(&str, &str, Permission); 5] = [
     (
         "Setup › Application Links",
         "/admin/setup/application-links",
@@ -56,6 +56,16 @@ const NAV: [(&str, &str, Permission); 3] = [
     ),
     ("Servers", "/admin/servers", Permission::ConfigureServers),
     ("Clients", "/admin/clients", Permission::ManageClients),
+    (
+        "Setup › Administrators",
+        "/admin/setup/admins",
+        Permission::ManageAdmins,
+    ),
+    (
+        "Setup › Roles",
+        "/admin/setup/roles",
+        Permission::ManageAdmins,
+    ),
 ];
 
 /// The shared parts of every page.

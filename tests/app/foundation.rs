@@ -238,7 +238,16 @@ async fn full_admin_sees_cpanel_and_wp_squared_both_off_on_a_new_install() {
     );
     assert_eq!(select(&html, ".app-row .toggle"), vec!["Off", "Off"]);
     let nav = select(&html, ".mainnav a");
-    assert_eq!(nav, vec!["Setup › Application Links", "Servers", "Clients"]);
+    assert_eq!(
+        nav,
+        vec![
+            "Setup › Application Links",
+            "Servers",
+            "Clients",
+            "Setup › Administrators",
+            "Setup › Roles"
+        ]
+    );
     app.finish().await;
 }
 

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real application on a loopback port, a fresh
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
+mod admins;
 mod chaos;
 mod clients;
 mod foundation;
@@ -9,6 +10,7 @@ mod hostile_forms;
 mod import_pending;
 mod private_pg;
 mod provisioning;
+mod reset_token;
 mod security;
 mod servers;
 mod sso;

@@ -2,7 +2,8 @@
 //! given): raw strings in, checked values or one message per field out. No I/O here, so every
 //! rule (lengths, printable text) holds before any database work and for every caller.
 //!
-//! One file per form family: [`server`], [`client`] (clients and their users), [`account`].
+//! One file per form family: [`server`], [`client`] (clients and their users), [`account`],
+//! [`admin`] (administrators, roles, passwords).
 //! This module keeps what they share: [`FieldErrors`], checkboxes, and the first check of
 //! every free-text field ([`plain_text`]).
 
@@ -12,6 +13,7 @@ use std::fmt;
 use crate::domain::text::is_unprintable;
 
 pub mod account;
+pub mod admin;
 pub mod client;
 pub mod server;
 

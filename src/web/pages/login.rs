@@ -98,6 +98,15 @@ async fn sign_in(
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     match admin {
+        // Only someone who knows the password learns that the account is disabled.
+        Some(admin) if ok && admin.disabled => {
+            tracing::info!(admin = %admin.username, address = %peer.ip, "sign-in refused: disabled");
+            Ok(refused_with(
+                chrome,
+                username,
+                "This administrator account is disabled. Ask an administrator who manages administrators to enable it.",
+            ))
+        }
         Some(admin) if ok => {
             // A new session id at sign-in defeats session fixation; a new CSRF token too.
             session.cycle_id().await?;
@@ -119,12 +128,16 @@ const MAX_USERNAME_CHARS: usize = 64;
 
 /// The page for a refused sign-in; it never says which part was wrong.
 fn refused(chrome: Chrome, username: String) -> Response {
+    refused_with(chrome, username, "Wrong username or password.")
+}
+
+fn refused_with(chrome: Chrome, username: String, error: &str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         LoginPage {
             chrome,
             username,
-            error: Some("Wrong username or password.".into()),
+            error: Some(error.into()),
         },
     )
         .into_response()

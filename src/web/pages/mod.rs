@@ -1,6 +1,8 @@
 //! One module per area; each starts with its `router()`. They are merged here, with the guards
 //! that protect whole prefixes.
 
+pub mod account;
+pub mod admins;
 pub mod application_links;
 pub mod client;
 pub mod clients;
@@ -8,6 +10,7 @@ pub mod health;
 pub mod home;
 pub mod login;
 pub mod metrics;
+pub mod roles;
 pub mod servers;
 mod servers_pending;
 pub mod sso;
@@ -50,6 +53,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/admin/clients",
             guarded(&state, Permission::ManageClients, clients::router()),
         )
+        .nest(
+            "/admin/setup/admins",
+            guarded(&state, Permission::ManageAdmins, admins::router()),
+        )
+        .nest(
+            "/admin/setup/roles",
+            guarded(&state, Permission::ManageAdmins, roles::router()),
+        )
+        .merge(account::router())
         .layer(from_fn_with_state(state.clone(), require_admin));
 
     Router::new()

@@ -8,6 +8,7 @@
 //! never swallows a pending flash message.
 
 mod accounts;
+mod reset_token;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/{id}/accounts/{account_id}/status",
             post(accounts::set_account_status),
+        )
+        .route(
+            "/{id}/accounts/{account_id}/reset-token",
+            post(reset_token::reset_token),
         )
 }
 
