@@ -2,6 +2,7 @@
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
 mod chaos;
+mod client_area;
 mod clients;
 mod foundation;
 mod helpers;
