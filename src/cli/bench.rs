@@ -109,7 +109,7 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
         .zip(&sims)
         .map(|(n, s)| (n.as_str(), s, args.accounts))
         .collect();
-    crate::demo::seed(pool, &secrets, &seeded).await?;
+    super::demo::seed(pool, &secrets, &seeded).await?;
 
     let provisioning = ProvisioningArgs {
         per_server_concurrency: args.per_server_concurrency,
