@@ -201,3 +201,18 @@ pub async fn set_user_sso(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Sets the client's *Allow Single Sign-On* (the admin's client form sets it too). False when
+/// there is no such client.
+pub async fn set_allow_sso(
+    db: impl PgExecutor<'_>,
+    client_id: i64,
+    allow_sso: bool,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("update clients set allow_sso = $2, updated_at = now() where id = $1")
+        .bind(client_id)
+        .bind(allow_sso)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

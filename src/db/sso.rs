@@ -101,6 +101,8 @@ pub struct ClientIdentity {
     pub user_name: String,
     /// `None` for an owner whose client has no e-mail (imported without one).
     pub user_email: Option<String>,
+    /// The account owner (the only one who may change the client's SSO switches).
+    pub is_owner: bool,
 }
 
 pub async fn identity(
@@ -110,7 +112,7 @@ pub async fn identity(
 ) -> sqlx::Result<Option<ClientIdentity>> {
     sqlx::query_as(
         "select c.id as client_id, c.name as client_name, u.id as user_id, u.name as user_name,
-                u.email as user_email
+                u.email as user_email, u.is_owner
          from client_users u join clients c on c.id = u.client_id
          where u.id = $1 and c.id = $2",
     )

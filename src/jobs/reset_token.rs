@@ -25,7 +25,6 @@ use crate::db::servers::Server;
 use crate::domain::app::App;
 use crate::domain::links;
 use crate::domain::operation::{Kind, Level, hint_for};
-use crate::domain::server::Module;
 use crate::whm::client::{ServerClient, WhmError};
 
 /// A reset that was stored and queued.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use sqlx::PgPool;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -105,6 +105,11 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(pages::router(state.clone()))
         .nest_service("/static", ServeDir::new(static_dir))
+        // Browsers ask for /favicon.ico on pages that name no icon (JSON, the Origin refusal).
+        .route_service(
+            "/favicon.ico",
+            ServeFile::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static/favicon.ico")),
+        )
         .fallback(pages::fallback)
         // Every body is bounded: forms and cPanel's autologin POST (the link's fields with its
         // icon) are a few KiB.

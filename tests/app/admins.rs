@@ -202,6 +202,7 @@ async fn an_admin_without_manage_admins_gets_403_on_every_admins_and_roles_route
     );
     assert!(!is_disabled(&app, "helpdesk").await);
     assert!(app.get("/admin").await.status() == StatusCode::OK);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -294,6 +295,7 @@ async fn admins_are_listed_added_edited_and_a_new_role_limits_what_they_see() {
         browser.get("/admin/setup/application-links").await.status(),
         StatusCode::OK
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -413,6 +415,7 @@ async fn admin_and_role_forms_refuse_bad_input_with_422_and_save_nothing() {
         StatusCode::SEE_OTHER,
         "the password is unchanged"
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -468,6 +471,7 @@ async fn a_disabled_admin_is_signed_out_at_once_and_cannot_sign_in_until_enabled
         StatusCode::SEE_OTHER
     );
     assert!(laptop.signed_in().await);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -523,6 +527,7 @@ async fn a_password_set_by_another_admin_ends_every_session_of_theirs() {
         .await
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -582,6 +587,7 @@ async fn my_account_changes_my_password_with_the_current_one_and_ends_my_other_s
         other.login("root", new).await.status(),
         StatusCode::SEE_OTHER
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -693,6 +699,7 @@ async fn no_change_may_leave_nobody_able_to_manage_admins() {
         browser.get("/admin/setup/admins").await.status(),
         StatusCode::FORBIDDEN
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -734,6 +741,7 @@ async fn two_concurrent_changes_cannot_both_pass_the_lockout_check() {
             );
         }
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -817,6 +825,7 @@ async fn full_administrator_is_shown_read_only_and_a_role_in_use_cannot_be_delet
         count(&app, "select count(*) from roles where name = 'Support'").await,
         0
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -872,4 +881,5 @@ async fn admin_set_password_on_the_command_line_ends_that_admins_sessions() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(app.login("root", new).await.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
 }

@@ -2,7 +2,9 @@
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
 mod admins;
+mod browser;
 mod chaos;
+mod client_area;
 mod clients;
 mod foundation;
 mod helpers;

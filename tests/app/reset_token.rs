@@ -199,6 +199,7 @@ async fn a_reset_token_reaches_every_link_of_the_account_and_the_old_one_is_refu
     // The application's state is still that of its last sync.
     assert_eq!(app.status("cpanel").await["operation"]["kind"], "activate");
     assert_eq!(app.unfinished_jobs().await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -269,6 +270,7 @@ async fn reset_token_needs_manage_clients_a_csrf_token_and_an_account_of_that_cl
             .unwrap();
     assert_eq!(resets, 0);
     assert_eq!(sim.calls("update_integration_link_token"), 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -316,6 +318,7 @@ async fn a_sync_in_flight_cannot_push_the_old_token_back_over_a_reset() {
         );
     }
     assert_eq!(app.unfinished_jobs().await, 0);
+    app.finish().await;
 }
 
 /// The configure form's fields as the page renders them, with one label changed (a save
@@ -399,4 +402,5 @@ async fn account_reset_token_on_the_command_line_is_pushed_by_a_worker() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such account"));
     assert_eq!(app.unfinished_jobs().await, 0);
+    app.finish().await;
 }

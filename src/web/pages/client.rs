@@ -1,9 +1,11 @@
-//! The client area reached through single sign-on (SPEC §3, §4): one simple page per link
-//! destination that shows who is signed in, `/client/login`, which explains how to sign in
-//! (and why single sign-on refused, with `?sso=disabled` or `?sso=suspended`), and
-//! `POST /client/logout`. A client sign-in is kept apart from an admin one in the same
-//! browser: it carries [`CLIENT_ID_KEY`] / [`CLIENT_USER_ID_KEY`], never `admin_id`, so it
-//! opens nothing under `/admin`, and signing in or out as a client leaves an admin alone.
+//! The client area reached through single sign-on (SPEC §3, §4): `/client`, one simple page
+//! per link destination, all with the client area's navigation ([`ClientNav`]: the 15
+//! destinations grouped as on the links page, and the owner's settings of `settings`) and who
+//! is signed in; `/client/login`, which explains how to sign in (and why single sign-on
+//! refused, with `?sso=disabled` or `?sso=suspended`), and `POST /client/logout`. A client
+//! sign-in is kept apart from an admin one in the same browser: it carries [`CLIENT_ID_KEY`] /
+//! [`CLIENT_USER_ID_KEY`], never `admin_id`, so it opens nothing under `/admin`, an admin's
+//! sign-in opens nothing here, and signing in or out as a client leaves an admin alone.
 //! A client sign-in ends after `APPLINKS_CLIENT_SESSION_MAX_SECS` whatever the activity.
 
 use askama::Template;
@@ -18,7 +20,7 @@ use tower_sessions::Session;
 
 use crate::db;
 use crate::db::sso::ClientIdentity;
-use crate::domain::links::{LINKS, LinkDef};
+use crate::domain::links::{Group, LINKS, LinkDef};
 use crate::web::layout::Chrome;
 use crate::web::{AppError, AppResult, AppState};
 
@@ -29,14 +31,18 @@ pub const CLIENT_USER_ID_KEY: &str = "client_user_id";
 /// Session key of when (unix seconds) the client signed in, for the absolute lifetime.
 pub const CLIENT_SINCE_KEY: &str = "client_since";
 
+mod settings;
+
 pub fn router() -> Router<AppState> {
     LINKS
         .iter()
         .fold(Router::new(), |router, def| {
             router.route(def.path, get(destination))
         })
+        .route("/client", get(home))
         .route("/client/login", get(login))
         .route("/client/logout", post(logout))
+        .merge(settings::router())
 }
 
 /// Ends the client's sign-in (an admin signed in in the same browser stays signed in).
@@ -80,12 +86,110 @@ fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// One entry of the client area's navigation.
+#[derive(Debug, Clone)]
+pub struct ClientNavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// A group of entries, named as on the links page (Ordering, Support, Account).
+#[derive(Debug, Clone)]
+pub struct ClientNavGroup {
+    pub name: &'static str,
+    pub items: Vec<ClientNavItem>,
+}
+
+/// The client area's navigation: every destination of SPEC §4 in its group, then the account
+/// owner's own settings (nobody else is offered them).
+#[derive(Debug, Clone)]
+pub struct ClientNav {
+    pub groups: Vec<ClientNavGroup>,
+    /// *Security Settings* and *User Management*; empty for a user who is not the owner.
+    pub settings: Vec<ClientNavItem>,
+}
+
+/// The owner's settings pages (`settings`).
+const SETTINGS_NAV: [(&str, &str); 2] = [
+    ("Security Settings", "/client/security"),
+    ("User Management", "/client/users"),
+];
+
+impl ClientNav {
+    /// The navigation for `client`; `path` marks the active entry.
+    pub fn new(client: &ClientIdentity, path: &str) -> Self {
+        let item = |label, href| ClientNavItem {
+            label,
+            href,
+            active: href == path,
+        };
+        let groups = Group::ALL
+            .iter()
+            .map(|group| ClientNavGroup {
+                name: group.name(),
+                items: LINKS
+                    .iter()
+                    .filter(|l| l.group == *group)
+                    .map(|l| item(l.default_label, l.path))
+                    .collect(),
+            })
+            .collect();
+        let settings = if client.is_owner {
+            SETTINGS_NAV
+                .iter()
+                .map(|(label, href)| item(label, href))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self { groups, settings }
+    }
+}
+
+/// What every page of the signed-in client area shows around its content.
+#[derive(Debug, Clone)]
+pub struct ClientArea {
+    pub client: ClientIdentity,
+    pub nav: ClientNav,
+}
+
+impl ClientArea {
+    pub fn new(client: ClientIdentity, path: &str) -> Self {
+        let nav = ClientNav::new(&client, path);
+        Self { client, nav }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "client/page.html")]
 pub struct ClientPage {
     pub chrome: Chrome,
-    pub client: ClientIdentity,
+    pub area: ClientArea,
     pub link: &'static LinkDef,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "client/home.html")]
+pub struct ClientHomePage {
+    pub chrome: Chrome,
+    pub area: ClientArea,
+}
+
+/// `GET /client`: the client area's start page.
+async fn home(
+    State(state): State<AppState>,
+    session: Session,
+    chrome: Chrome,
+) -> AppResult<Response> {
+    let Some(client) = current_client(&state, &session).await? else {
+        return Ok(Redirect::to("/client/login").into_response());
+    };
+    Ok(ClientHomePage {
+        chrome: chrome.with_form_token(&session).await?,
+        area: ClientArea::new(client, "/client"),
+    }
+    .into_response())
 }
 
 /// Every destination of SPEC §4: the page named by the link's default label.
@@ -104,7 +208,7 @@ async fn destination(
     Ok(ClientPage {
         // The page has the sign-out form.
         chrome: chrome.with_form_token(&session).await?,
-        client,
+        area: ClientArea::new(client, link.path),
         link,
     }
     .into_response())
