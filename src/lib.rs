@@ -18,6 +18,8 @@ pub mod domain;
 pub mod hosting;
 /// Background provisioning: operations, jobs, workers.
 pub mod jobs;
+/// Metrics of this process (WHM commands, jobs, reconnects) for `/metrics`; a leaf.
+pub mod metrics;
 /// Wiring: settings to application state, server and workers.
 pub mod startup;
 /// The admin panel: router, sessions, CSRF, permissions, pages.
