@@ -2,6 +2,8 @@
 
 use sqlx::PgExecutor;
 
+use crate::domain::permission::Grants;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Admin {
     pub id: i64,
@@ -49,4 +51,38 @@ pub async fn insert(
     .bind(role_id)
     .fetch_optional(db)
     .await
+}
+
+/// A signed-in admin as every request needs them: name, role and what the role grants.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id: i64,
+    pub username: String,
+    pub role_name: String,
+    pub grants: Grants,
+}
+
+/// The admin with their role's permissions in ONE query (one round trip on every signed-in
+/// request). Never cached: a deleted admin or a changed role counts from the next request.
+/// Unknown permission keys (from a newer version) are ignored.
+pub async fn signed_in(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<SignedIn>> {
+    let row: Option<(i64, String, String, bool, Vec<String>)> = sqlx::query_as(
+        "select a.id, a.username, r.name, r.built_in,
+                array(select rp.permission from role_permissions rp where rp.role_id = r.id)
+         from admins a join roles r on r.id = a.role_id where a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(id, username, role_name, built_in, permissions)| SignedIn {
+            id,
+            username,
+            role_name,
+            grants: Grants {
+                built_in,
+                permissions: permissions.iter().filter_map(|p| p.parse().ok()).collect(),
+            },
+        },
+    ))
 }
