@@ -4,6 +4,8 @@
 
 /// `applinks bench …`: benchmarks that print figures.
 pub mod bench;
+/// `applinks bench pages` and `bench sso`: in-process HTTP load on the pages and the SSO round trip.
+pub mod bench_web;
 /// Settings from the command line and the environment.
 pub mod config;
 /// Encryption at rest (AES-256-GCM) for server credentials and link secrets.
