@@ -83,9 +83,9 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            timeout_ms: 10_000,
-            retry_max_attempts: 3,
-            retry_base_delay_ms: 200,
+            timeout_ms: crate::config::DEFAULT_WHM_TIMEOUT_MS,
+            retry_max_attempts: crate::config::DEFAULT_WHM_RETRY_ATTEMPTS,
+            retry_base_delay_ms: crate::config::DEFAULT_WHM_RETRY_BASE_DELAY_MS,
             max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }

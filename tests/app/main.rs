@@ -7,6 +7,7 @@ mod foundation;
 mod helpers;
 mod hostile_forms;
 mod import_pending;
+mod private_pg;
 mod process_metrics;
 mod provisioning;
 mod round_trips;

@@ -24,8 +24,9 @@ use crate::crypto::SecretBox;
 use crate::db;
 use crate::domain::app::App;
 use crate::domain::permission::FULL_ADMINISTRATOR;
+use crate::hosting::admins::create_admin;
 use crate::jobs;
-use crate::startup::{Application, create_admin};
+use crate::startup::Application;
 use crate::whm::sim::{self, SimConfig, SimHandle};
 use http::{Conn, Rate, measure};
 
@@ -107,7 +108,7 @@ impl Stage {
             ..Default::default()
         })
         .await?;
-        crate::demo::seed(&pool, &secrets, &[("bench-1", &sim, ACCOUNTS)]).await?;
+        crate::cli::demo::seed(&pool, &secrets, &[("bench-1", &sim, ACCOUNTS)]).await?;
         let admin_password = uuid::Uuid::new_v4().simple().to_string();
         create_admin(&pool, ADMIN, FULL_ADMINISTRATOR, &admin_password).await?;
         let web = WebArgs {
