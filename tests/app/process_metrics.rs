@@ -16,7 +16,7 @@ async fn worker_with_listener(app: &TestApp) -> (std::process::Child, String) {
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
         .args(["worker", "--concurrency", "2", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", &app.db.url)
@@ -37,6 +37,8 @@ async fn worker_with_listener(app: &TestApp) -> (std::process::Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the worker's listener did not become ready");
 }
 
