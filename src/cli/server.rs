@@ -197,14 +197,11 @@ pub async fn import(
     secrets: &SecretBox,
     id: i64,
 ) -> anyhow::Result<ImportSummary> {
-    let summary = import_accounts(pool, whm, secrets, id)
+    // As on the page, new accounts of an application that is on get their links: the import
+    // queues their provisioning in its own transaction.
+    import_accounts(pool, whm, secrets, id)
         .await
-        .with_context(|| format!("importing the accounts of server {id} failed"))?;
-    // As on the page: new accounts of an application that is on get their links.
-    for account_id in &summary.accounts_created {
-        crate::jobs::account_changed(pool, *account_id).await?;
-    }
-    Ok(summary)
+        .with_context(|| format!("importing the accounts of server {id} failed"))
 }
 
 /// One pending match on a line: `mallory (mallory.test, listed e-mail a@b.test) → client

@@ -10,6 +10,8 @@
 
 use sqlx::PgExecutor;
 
+use crate::domain::account::AccountStatus;
+
 /// An account with the names of its client and server, for listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
@@ -20,20 +22,12 @@ pub struct Account {
     pub server_name: String,
     pub username: String,
     pub domain: String,
-    /// `active`, `suspended` or `terminated`.
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 const SELECT: &str = "select a.id, a.client_id, c.name as client_name, a.server_id,
         s.name as server_name, a.username, a.domain, a.status
     from accounts a join clients c on c.id = a.client_id join servers s on s.id = a.server_id";
-
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Account>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-}
 
 /// The accounts of a client, by server and username.
 pub async fn for_client(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Vec<Account>> {
@@ -68,7 +62,7 @@ pub async fn insert(
     server_id: i64,
     username: &str,
     domain: &str,
-    status: &str,
+    status: AccountStatus,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "insert into accounts (client_id, server_id, username, domain, status)
@@ -90,7 +84,7 @@ pub async fn insert_if_new(
     server_id: i64,
     username: &str,
     domain: &str,
-    status: &str,
+    status: AccountStatus,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "insert into accounts (client_id, server_id, username, domain, status)
@@ -121,8 +115,8 @@ pub async fn set_status(
     db: impl PgExecutor<'_>,
     client_id: i64,
     account_id: i64,
-    status: &str,
-) -> sqlx::Result<Option<String>> {
+    status: AccountStatus,
+) -> sqlx::Result<Option<AccountStatus>> {
     sqlx::query_scalar(
         "update accounts a set status = $3, updated_at = now()
          from accounts old
@@ -136,13 +130,6 @@ pub async fn set_status(
     .await
 }
 
-/// How many accounts there are.
-pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from accounts")
-        .fetch_one(db)
-        .await
-}
-
 /// An imported account waiting for an admin to confirm the client its e-mail matched.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Pending {
@@ -151,7 +138,7 @@ pub struct Pending {
     pub username: String,
     pub domain: String,
     /// `active` or `suspended`, as the server listed it.
-    pub status: String,
+    pub status: AccountStatus,
     /// The e-mail the server listed for the account (its cPanel contact address).
     pub email: String,
     /// The client that e-mail matched.
@@ -211,7 +198,7 @@ pub struct NewPending<'a> {
     pub server_id: i64,
     pub username: &'a str,
     pub domain: &'a str,
-    pub status: &'a str,
+    pub status: AccountStatus,
     pub email: &'a str,
     pub client_id: i64,
 }

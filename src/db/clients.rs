@@ -201,10 +201,3 @@ pub async fn set_user_sso(
     .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// How many clients there are.
-pub async fn count(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from clients")
-        .fetch_one(db)
-        .await
-}

@@ -14,5 +14,6 @@ pub mod roles;
 pub mod servers;
 pub mod session_store;
 pub mod sso;
+pub mod types;
 
 pub use sqlx::PgPool;

@@ -10,7 +10,7 @@ use crate::domain::operation::{Kind, Level, ServerState};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperationSummary {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: Kind,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     pub servers_total: i64,
@@ -103,8 +103,8 @@ pub async fn add_server(
 /// The operation's app, kind, account and whether a newer operation took over.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperationHead {
-    pub app: String,
-    pub kind: String,
+    pub app: App,
+    pub kind: Kind,
     pub account_id: Option<i64>,
     pub superseded_by: Option<Uuid>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -243,7 +243,7 @@ pub async fn log(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LogEntry {
     pub at: chrono::DateTime<chrono::Utc>,
-    pub level: String,
+    pub level: Level,
     pub server_name: Option<String>,
     pub account_username: Option<String>,
     pub message: String,
@@ -295,7 +295,7 @@ struct OverviewRow {
     enabled: bool,
     servers: i64,
     id: Option<Uuid>,
-    kind: Option<String>,
+    kind: Option<Kind>,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
     servers_total: Option<i64>,

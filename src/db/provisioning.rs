@@ -1,70 +1,18 @@
-//! What a provisioning job reads: the servers of an application, one server's connection
-//! record, the accounts on a server, and each account's link secret.
+//! What a provisioning job reads besides servers (`db::servers`): the accounts on a server,
+//! one account with its server's module, and each account's link secret.
 
 use sqlx::PgExecutor;
 
+use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
-
-/// A server as provisioning sees it (credentials still encrypted).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ServerRecord {
-    pub id: i64,
-    pub name: String,
-    pub hostname: String,
-    pub port: i32,
-    pub module: String,
-    pub username: String,
-    pub auth_kind: String,
-    pub secret_ciphertext: Vec<u8>,
-    pub use_tls: bool,
-    pub verify_tls: bool,
-    pub enabled: bool,
-    pub version: Option<String>,
-}
-
-const SERVER: &str =
-    "select id, name, hostname, port, module, username, auth_kind, secret_ciphertext,
-                             use_tls, verify_tls, enabled, version from servers";
-
-impl ServerRecord {
-    /// `https://host:port` or `http://host:port` (IPv6 literals bracketed).
-    pub fn base_url(&self) -> String {
-        super::servers::base_url(&self.hostname, self.port, self.use_tls)
-    }
-}
-
-/// Enabled servers whose module belongs to `app`.
-pub async fn servers_of_app(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Vec<ServerRecord>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SERVER} where module = $1 and enabled order by name"
-    )))
-    .bind(app.key())
-    .fetch_all(db)
-    .await
-}
-
-/// Enabled servers of modules that cannot link (logged as unsupported).
-pub async fn unlinkable_servers(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ServerRecord>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SERVER} where module not in ('cpanel', 'wp2') and enabled order by name"
-    )))
-    .fetch_all(db)
-    .await
-}
-
-pub async fn server(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ServerRecord>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SERVER} where id = $1")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-}
+use crate::domain::server::Module;
 
 /// An account on a server.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {
     pub id: i64,
     pub username: String,
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 /// The accounts on a server, or just `only` when given.
@@ -90,9 +38,9 @@ pub struct AccountRef {
     pub client_id: i64,
     pub server_id: i64,
     pub username: String,
-    pub status: String,
+    pub status: AccountStatus,
     /// The module of the account's server.
-    pub module: String,
+    pub module: Module,
 }
 
 pub async fn account(db: impl PgExecutor<'_>, account_id: i64) -> sqlx::Result<Option<AccountRef>> {

@@ -4,51 +4,27 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
-use crate::domain::server::Module;
+use crate::domain::app::App;
+use crate::domain::server::{AuthKind, Module};
 
-/// A server as the admin pages show it, with its number of accounts.
+/// A server as the admin pages show it and jobs use it, with its number of accounts. The
+/// credential is not here: only [`secret`] reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Server {
     pub id: i64,
     pub name: String,
     pub hostname: String,
-    pub port: i32,
-    /// A [`Module`] key; kept as text so that a row from a newer version still lists.
-    pub module: String,
+    #[sqlx(try_from = "i32")]
+    pub port: u16,
+    pub module: Module,
     pub username: String,
-    /// `token` or `password`.
-    pub auth_kind: String,
+    pub auth_kind: AuthKind,
     pub use_tls: bool,
     pub verify_tls: bool,
     pub enabled: bool,
     pub version: Option<String>,
     pub version_checked_at: Option<DateTime<Utc>>,
     pub accounts: i64,
-}
-
-impl Server {
-    /// The module's name for people, or its raw key when it is unknown.
-    pub fn module_name(&self) -> &str {
-        match self.module.parse::<Module>() {
-            Ok(module) => module.name(),
-            Err(_) => &self.module,
-        }
-    }
-
-    /// `https://host:port` (or `http://` without TLS); IPv6 addresses in brackets.
-    pub fn base_url(&self) -> String {
-        base_url(&self.hostname, self.port, self.use_tls)
-    }
-}
-
-/// The base URL of a WHM server.
-pub fn base_url(hostname: &str, port: i32, use_tls: bool) -> String {
-    let scheme = if use_tls { "https" } else { "http" };
-    if hostname.contains(':') {
-        format!("{scheme}://[{hostname}]:{port}")
-    } else {
-        format!("{scheme}://{hostname}:{port}")
-    }
 }
 
 /// The fields an admin sets, checked (see `hosting::forms`).
@@ -59,7 +35,7 @@ pub struct ServerFields {
     pub port: u16,
     pub module: Module,
     pub username: String,
-    pub auth_kind: &'static str,
+    pub auth_kind: AuthKind,
     pub use_tls: bool,
     pub verify_tls: bool,
     pub enabled: bool,
@@ -70,7 +46,6 @@ const SELECT: &str = "select s.id, s.name, s.hostname, s.port, s.module, s.usern
         (select count(*) from accounts a where a.server_id = s.id) as accounts
     from servers s";
 
-/// Every server, by name.
 /// One page of the list by name, filtered by `search` (a case-insensitive substring of
 /// the name or the host).
 pub async fn list(
@@ -87,6 +62,25 @@ pub async fn list(
     .bind(search)
     .bind(limit)
     .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+/// Enabled servers whose module belongs to `app`, by name.
+pub async fn of_app(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Vec<Server>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where s.module = $1 and s.enabled order by s.name"
+    )))
+    .bind(app.key())
+    .fetch_all(db)
+    .await
+}
+
+/// Enabled servers of modules that cannot link (logged as unsupported), by name.
+pub async fn unlinkable(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Server>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where s.module not in ('cpanel', 'wp2') and s.enabled order by s.name"
+    )))
     .fetch_all(db)
     .await
 }

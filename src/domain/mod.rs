@@ -1,6 +1,7 @@
 //! The feature's rules and newtypes: permissions, applications, usernames. No axum, sqlx or
 //! reqwest here, so every rule can be tested without I/O.
 
+pub mod account;
 pub mod app;
 pub mod configuration;
 pub mod email;

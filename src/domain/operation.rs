@@ -14,6 +14,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Activate,
+        Kind::Sync,
+        Kind::Deactivate,
+        Kind::Retry,
+        Kind::Account,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             Kind::Activate => "activate",
@@ -24,10 +32,17 @@ impl Kind {
         }
     }
 
+    /// Whether the operation is about the whole application (all its servers), not one
+    /// account: only those log the servers that cannot take part, say when no server can,
+    /// and count as the application's last operation.
+    pub fn is_application_wide(self) -> bool {
+        self != Kind::Account
+    }
+
     /// Whether starting this operation supersedes the application's unfinished ones. An
     /// account event touches one account and leaves a running application-wide sync alone.
     pub fn supersedes(self) -> bool {
-        self != Kind::Account
+        self.is_application_wide()
     }
 }
 
@@ -40,16 +55,10 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Kind::Activate,
-            Kind::Sync,
-            Kind::Deactivate,
-            Kind::Retry,
-            Kind::Account,
-        ]
-        .into_iter()
-        .find(|k| k.key() == s)
-        .ok_or_else(|| format!("unknown operation kind {s}"))
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.key() == s)
+            .ok_or_else(|| format!("unknown operation kind {s}"))
     }
 }
 
@@ -65,6 +74,15 @@ pub enum ServerState {
 }
 
 impl ServerState {
+    pub const ALL: [ServerState; 6] = [
+        ServerState::Queued,
+        ServerState::Running,
+        ServerState::Done,
+        ServerState::Failed,
+        ServerState::Skipped,
+        ServerState::Superseded,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             ServerState::Queued => "queued",
@@ -105,6 +123,12 @@ impl Level {
             Level::Notice => "Notice",
             Level::Warning => "Warning",
         }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Server modules and the rules for server fields (SPEC §5).
+//! Server modules, how applinks authenticates to a server, and the rules for server fields
+//! (SPEC §5).
 
 use std::fmt;
 use std::str::FromStr;
@@ -72,8 +73,59 @@ impl FromStr for Module {
     }
 }
 
+/// How applinks authenticates to a server (whm-api.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthKind {
+    /// `Authorization: whm USER:TOKEN`.
+    Token,
+    /// HTTP Basic.
+    Password,
+}
+
+impl AuthKind {
+    pub const ALL: [AuthKind; 2] = [AuthKind::Token, AuthKind::Password];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            AuthKind::Token => "token",
+            AuthKind::Password => "password",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthKind::Token => "API token",
+            AuthKind::Password => "Password",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key.trim())
+    }
+
+    /// "the API token" or "the password", for messages.
+    pub fn the_secret(self) -> &'static str {
+        match self {
+            AuthKind::Token => "the API token",
+            AuthKind::Password => "the password",
+        }
+    }
+}
+
+impl fmt::Display for AuthKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 /// The first cPanel & WHM version with the integration-link API (whm-api.md §2).
 pub const MIN_LINK_VERSION: (u32, u32) = (11, 54);
+
+/// [`MIN_LINK_VERSION`] as people write it, for messages: `11.54`.
+pub fn min_link_version() -> String {
+    let (major, minor) = MIN_LINK_VERSION;
+    format!("{major}.{minor}")
+}
 
 /// Whether a server reporting `version` (e.g. `11.134.0.5`) can take links. An unknown or
 /// unparseable version is given the benefit of the doubt: the calls themselves will tell.
@@ -115,6 +167,7 @@ mod tests {
         assert!(!version_supports_links(Some("11.52.1.3")));
         assert!(!version_supports_links(Some("11.9")));
         assert!(version_supports_links(None));
+        assert_eq!(min_link_version(), "11.54");
     }
 
     #[test]

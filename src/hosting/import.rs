@@ -15,7 +15,8 @@
 //! [`listed_email`]) gets a client of its own without an e-mail: it never matches an existing
 //! client, since nothing would tell which one it belongs to.
 //!
-//! One transaction per import: it lands whole or not at all. So every field is checked before
+//! One transaction per import: it lands whole or not at all, with the operations that
+//! provision its new accounts when their application is on (`jobs::account_changed_in`). So every field is checked before
 //! it reaches the database: an account with a field applinks cannot store (a username cPanel
 //! would not allow, a domain that is no host name, control characters) is skipped and named in
 //! the summary, instead of one bad row rolling back the whole import. The admin page and
@@ -27,10 +28,11 @@ use sqlx::PgPool;
 
 use crate::crypto::SecretBox;
 use crate::db;
+use crate::domain::account::{AccountStatus, parse_cpanel_username};
 use crate::domain::email::listed_email;
 use crate::domain::server::parse_host;
-use crate::hosting::forms::{AccountStatus, parse_cpanel_username};
-use crate::hosting::servers::{ConnectionError, connection};
+use crate::jobs::OperationError;
+use crate::jobs::connect::{ConnectionError, server_conn};
 use crate::whm::client::WhmClient;
 use crate::whm::types::Account as ListedAccount;
 
@@ -190,6 +192,9 @@ pub enum ImportError {
     Connection(ConnectionError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// The new accounts' provisioning could not be queued.
+    #[error(transparent)]
+    Provisioning(#[from] OperationError),
 }
 
 impl From<ConnectionError> for ImportError {
@@ -208,7 +213,7 @@ pub async fn import_accounts(
     let server = db::servers::find(pool, server_id)
         .await?
         .ok_or(ImportError::NotFound)?;
-    let conn = connection(pool, secrets, &server).await?;
+    let conn = server_conn(pool, secrets, &server).await?;
     let listed = whm
         .server(&conn)
         .listaccts()
@@ -273,7 +278,7 @@ pub async fn import_accounts(
                 server_id,
                 username: &acct.user,
                 domain: &acct.domain,
-                status: acct.status.key(),
+                status: acct.status,
                 email,
                 client_id,
             };
@@ -296,7 +301,7 @@ pub async fn import_accounts(
             server_id,
             &acct.user,
             &acct.domain,
-            acct.status.key(),
+            acct.status,
         )
         .await?
         {
@@ -304,6 +309,11 @@ pub async fn import_accounts(
             // Added by hand meanwhile.
             None => skip(SkipReason::AlreadyImported, &acct.user),
         }
+    }
+    // New accounts of an application that is on get their links: the operations that do it
+    // commit with the accounts, or neither does.
+    for account_id in &created_accounts {
+        crate::jobs::account_changed_in(&mut tx, *account_id).await?;
     }
     tx.commit().await?;
     summary.clients_created = created_clients.len();

@@ -65,7 +65,7 @@ async fn create_account(
         pending.server_id,
         &pending.username,
         &pending.domain,
-        &pending.status,
+        pending.status,
     )
     .await?;
     let Some(account_id) = created else {

@@ -1,16 +1,17 @@
 //! Saving servers with their credential encrypted, and talking to them.
 //!
 //! The token or password is encrypted with the installation's [`SecretBox`] before it reaches
-//! the database and is decrypted only to build a [`ServerConn`]; it is never logged, never
-//! rendered, and never part of an error message.
+//! the database and is decrypted only to build a connection (`jobs::connect`); it is never
+//! logged, never rendered, and never part of an error message.
 
 use sqlx::PgPool;
 
-use crate::crypto::{DecryptError, SecretBox};
+use crate::crypto::SecretBox;
 use crate::db;
 use crate::db::servers::Server;
-use crate::hosting::forms::{AuthKind, FieldErrors, ServerInput, credential_reach_changes};
-use crate::whm::client::{ServerConn, WhmAuth, WhmClient, WhmError};
+use crate::hosting::forms::{FieldErrors, ServerInput, credential_reach_changes};
+use crate::jobs::connect::{ConnectionError, server_conn};
+use crate::whm::client::WhmClient;
 
 /// Why a server could not be saved.
 #[derive(Debug, thiserror::Error)]
@@ -72,9 +73,7 @@ pub async fn update(
     if input.secret.is_none() {
         let changed = credential_reach_changes(&current, &input.fields);
         if !changed.is_empty() {
-            let what = AuthKind::parse(input.fields.auth_kind)
-                .unwrap_or(AuthKind::Token)
-                .the_secret();
+            let what = input.fields.auth_kind.the_secret();
             return Err(SaveError::Invalid(FieldErrors::one(
                 "secret",
                 format!(
@@ -119,46 +118,6 @@ fn listed(items: &[&str]) -> String {
     }
 }
 
-/// Why a server could not be reached.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectionError {
-    #[error(transparent)]
-    Decrypt(#[from] DecryptError),
-    #[error(transparent)]
-    Whm(#[from] WhmError),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-impl ConnectionError {
-    /// One sentence for an administrator.
-    pub fn describe(&self) -> String {
-        match self {
-            ConnectionError::Decrypt(err) => err.to_string(),
-            ConnectionError::Whm(err) => err.describe(),
-            ConnectionError::Db(_) => "the database could not be read".to_string(),
-        }
-    }
-}
-
-/// How to reach `server`: its base URL and decrypted credential.
-pub async fn connection(
-    pool: &PgPool,
-    secrets: &SecretBox,
-    server: &Server,
-) -> Result<ServerConn, ConnectionError> {
-    let sealed = db::servers::secret(pool, server.id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    let secret = secrets.decrypt(&sealed)?;
-    let auth = WhmAuth::from_record(&server.auth_kind, server.username.clone(), secret);
-    Ok(ServerConn {
-        base_url: server.base_url(),
-        auth,
-        verify_tls: server.verify_tls,
-    })
-}
-
 /// *Test connection*: calls `version` and stores the answer. Answers the version.
 pub async fn test_connection(
     pool: &PgPool,
@@ -166,7 +125,7 @@ pub async fn test_connection(
     secrets: &SecretBox,
     server: &Server,
 ) -> Result<String, ConnectionError> {
-    let conn = connection(pool, secrets, server).await?;
+    let conn = server_conn(pool, secrets, server).await?;
     match whm.server(&conn).version().await {
         Ok(version) => {
             db::servers::set_version(pool, server.id, &version).await?;

@@ -10,6 +10,8 @@
 //! failures (the database) fail the job, which apalis then retries. A worker that dies
 //! mid-job stops heart-beating and apalis hands its jobs to another worker.
 
+pub mod connect;
+mod log;
 pub mod operations;
 pub mod provision;
 mod reconcile;
@@ -27,8 +29,7 @@ use crate::crypto::SecretBox;
 use crate::whm::client::WhmClient;
 
 pub use operations::{
-    OperationError, account_changed, account_changed_in, retry_failed, save_configuration,
-    set_enabled,
+    OperationError, account_changed_in, retry_failed, save_configuration, set_enabled,
 };
 pub use provision::ProvisionServer;
 

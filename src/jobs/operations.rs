@@ -5,14 +5,14 @@ use apalis::prelude::TaskBuilder;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{JOB_MAX_ATTEMPTS, PROVISION_QUEUE, ProvisionServer};
+use super::{JOB_MAX_ATTEMPTS, PROVISION_QUEUE, ProvisionServer, log};
 use crate::db;
 use crate::db::operations::NewEntry;
-use crate::db::provisioning::ServerRecord;
+use crate::db::servers::Server;
 use crate::domain::app::App;
 use crate::domain::configuration::Configuration;
 use crate::domain::operation::{Kind, Level, ServerState};
-use crate::domain::server::{Module, version_supports_links};
+use crate::domain::server::version_supports_links;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -34,7 +34,7 @@ pub async fn set_enabled(pool: &PgPool, app: App, enabled: bool) -> Result<Uuid,
     } else {
         Kind::Deactivate
     };
-    let servers = db::provisioning::servers_of_app(&mut *tx, app).await?;
+    let servers = db::servers::of_app(&mut *tx, app).await?;
     let id = start(&mut tx, app, kind, None, servers).await?;
     tx.commit().await?;
     Ok(id)
@@ -51,7 +51,7 @@ pub async fn save_configuration(
     db::applications::set_group_label(&mut *tx, app, &config.group_label).await?;
     db::links::save(&mut tx, app, &config.links).await?;
     let id = if enabled {
-        let servers = db::provisioning::servers_of_app(&mut *tx, app).await?;
+        let servers = db::servers::of_app(&mut *tx, app).await?;
         Some(start(&mut tx, app, Kind::Sync, None, servers).await?)
     } else {
         None
@@ -73,7 +73,7 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
     let failed = db::operations::failed_servers(&mut *tx, last.id).await?;
     let mut servers = Vec::new();
     for id in failed {
-        if let Some(s) = db::provisioning::server(&mut *tx, id).await? {
+        if let Some(s) = db::servers::find(&mut *tx, id).await? {
             servers.push(s);
         }
     }
@@ -86,19 +86,9 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
 }
 
 /// An account was created, re-activated or terminated: bring its links in line when its
-/// application is on. Answers the operation started, if any.
-pub async fn account_changed(
-    pool: &PgPool,
-    account_id: i64,
-) -> Result<Option<Uuid>, OperationError> {
-    let mut tx = pool.begin().await?;
-    let id = account_changed_in(&mut tx, account_id).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// [`account_changed`] inside the caller's transaction, so that the account's change and the
-/// operation that provisions it commit together (or not at all).
+/// application is on. Answers the operation started, if any. It runs inside the caller's
+/// transaction, so that the account's change and the operation that provisions it commit
+/// together (or not at all).
 pub async fn account_changed_in(
     tx: &mut PgConnection,
     account_id: i64,
@@ -106,13 +96,13 @@ pub async fn account_changed_in(
     let Some(account) = db::provisioning::account(&mut *tx, account_id).await? else {
         return Ok(None);
     };
-    let Some(app) = account.module.parse::<Module>().ok().and_then(Module::app) else {
+    let Some(app) = account.module.app() else {
         return Ok(None);
     };
     if !db::applications::lock(tx, app).await? {
         return Ok(None);
     }
-    let Some(server) = db::provisioning::server(&mut *tx, account.server_id).await? else {
+    let Some(server) = db::servers::find(&mut *tx, account.server_id).await? else {
         return Ok(None);
     };
     if !server.enabled {
@@ -128,7 +118,7 @@ async fn start(
     app: App,
     kind: Kind,
     account_id: Option<i64>,
-    servers: Vec<ServerRecord>,
+    servers: Vec<Server>,
 ) -> Result<Uuid, OperationError> {
     let op = db::operations::insert(tx, app, kind, account_id).await?;
     db::operations::log(
@@ -144,28 +134,9 @@ async fn start(
     )
     .await?;
 
-    if kind != Kind::Account {
-        for s in db::provisioning::unlinkable_servers(&mut *tx).await? {
-            let module = s
-                .module
-                .parse::<Module>()
-                .map(Module::name)
-                .unwrap_or("unknown module");
-            db::operations::log(
-                &mut *tx,
-                op,
-                Level::Info,
-                &format!(
-                    "{} runs {module}, which cannot carry application links; skipped",
-                    s.name
-                ),
-                NewEntry {
-                    server_id: Some(s.id),
-                    server_name: Some(&s.name),
-                    ..Default::default()
-                },
-            )
-            .await?;
+    if kind.is_application_wide() {
+        for s in db::servers::unlinkable(&mut *tx).await? {
+            log::cannot_link(tx, op, &s).await?;
         }
     }
 
@@ -186,12 +157,12 @@ async fn start(
             );
         } else {
             db::operations::add_server(&mut *tx, op, s.id, ServerState::Skipped).await?;
-            log_too_old(tx, op, s).await?;
+            log::too_old(tx, op, s).await?;
         }
     }
     if tasks.is_empty() {
-        if kind != Kind::Account {
-            log_no_server(tx, op, app).await?;
+        if kind.is_application_wide() {
+            log::no_server(tx, op, app).await?;
         }
         db::operations::finish_if_complete(tx, op).await?;
         db::operations::log(
@@ -208,45 +179,4 @@ async fn start(
             .map_err(|e| OperationError::Queue(e.to_string()))?;
     }
     Ok(op)
-}
-
-pub(crate) async fn log_too_old(
-    conn: &mut PgConnection,
-    op: Uuid,
-    s: &ServerRecord,
-) -> sqlx::Result<()> {
-    db::operations::log(
-        conn,
-        op,
-        Level::Info,
-        &format!(
-            "{} runs version {}, older than 11.54, the first with application links; skipped",
-            s.name,
-            s.version.as_deref().unwrap_or("unknown")
-        ),
-        NewEntry {
-            server_id: Some(s.id),
-            server_name: Some(&s.name),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-pub(crate) async fn log_no_server(conn: &mut PgConnection, op: Uuid, app: App) -> sqlx::Result<()> {
-    db::operations::log(
-        conn,
-        op,
-        Level::Notice,
-        &format!(
-            "No server of {} supports application links: add a server running a supported {} first",
-            app.name(),
-            match app {
-                App::Cpanel => "cPanel & WHM (11.54 or later)",
-                App::Wp2 => "WP Squared",
-            }
-        ),
-        NewEntry::default(),
-    )
-    .await
 }

@@ -8,17 +8,18 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
-use super::operations::{log_no_server, log_too_old};
+use super::connect::{ConnectionError, server_conn};
 use super::reconcile::{Desired, reconcile_account};
-use super::{JOB_MAX_ATTEMPTS, JobContext};
+use super::{JOB_MAX_ATTEMPTS, JobContext, log};
 use crate::db;
 use crate::db::operations::NewEntry;
-use crate::db::provisioning::{AccountRecord, ServerRecord};
+use crate::db::provisioning::AccountRecord;
+use crate::db::servers::Server;
+use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
 use crate::domain::links::LinkSetting;
-use crate::domain::operation::{Kind, Level, ServerState, hint_for};
+use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
-use crate::whm::client::{ServerConn, WhmAuth, WhmError};
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -63,7 +64,7 @@ async fn give_up(
         return Ok(());
     };
     db::operations::server_finished(&ctx.pool, op, job.server_id, ServerState::Failed).await?;
-    let server = db::provisioning::server(&ctx.pool, job.server_id).await?;
+    let server = db::servers::find(&ctx.pool, job.server_id).await?;
     db::operations::log(
         &ctx.pool,
         op,
@@ -78,9 +79,7 @@ async fn give_up(
         },
     )
     .await?;
-    let app: App = head.app.parse()?;
-    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
-    close_if_complete(ctx, op, app, kind).await
+    close_if_complete(ctx, op, head.app, head.kind).await
 }
 
 /// The job's body; callable directly (tests, benchmarks).
@@ -90,18 +89,13 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     let Some(head) = db::operations::head(pool, op).await? else {
         return Ok(()); // The operation was deleted: nothing to do.
     };
-    let app: App = head.app.parse()?;
-    let kind: Kind = head.kind.parse().map_err(anyhow::Error::msg)?;
-    let Some(server) = db::provisioning::server(pool, job.server_id).await? else {
+    let (app, kind) = (head.app, head.kind);
+    let Some(server) = db::servers::find(pool, job.server_id).await? else {
         // The server was removed (its progress row went with it): the operation may now be
         // complete without it.
         return close_if_complete(ctx, op, app, kind).await;
     };
-    let at = NewEntry {
-        server_id: Some(server.id),
-        server_name: Some(&server.name),
-        ..Default::default()
-    };
+    let at = log::about(&server);
     if head.superseded_by.is_some() {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
@@ -149,8 +143,8 @@ async fn close_if_complete(ctx: &JobContext, op: Uuid, app: App, kind: Kind) -> 
     if db::operations::finish_if_complete(&mut tx, op).await? {
         let s = db::operations::summary(&mut *tx, op).await?;
         if let Some(s) = s {
-            if kind != Kind::Account && s.servers_done + s.servers_failed == 0 {
-                log_no_server(&mut tx, op, app).await?;
+            if kind.is_application_wide() && s.servers_done + s.servers_failed == 0 {
+                log::no_server(&mut tx, op, app).await?;
             }
             db::operations::log(
                 &mut *tx,
@@ -185,7 +179,7 @@ async fn lock_server(pool: &sqlx::PgPool, server_id: i64) -> anyhow::Result<PgCo
     Ok(conn)
 }
 
-async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> anyhow::Result<()> {
+async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &Server) -> anyhow::Result<()> {
     db::operations::server_finished(&ctx.pool, op, server.id, ServerState::Superseded).await?;
     db::operations::log(
         &ctx.pool,
@@ -195,11 +189,7 @@ async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> a
             "Stopped on {}: a newer operation of this application took over",
             server.name
         ),
-        NewEntry {
-            server_id: Some(server.id),
-            server_name: Some(&server.name),
-            ..Default::default()
-        },
+        log::about(server),
     )
     .await?;
     Ok(())
@@ -212,57 +202,15 @@ enum Outcome {
     Superseded,
 }
 
-fn connection(ctx: &JobContext, server: &ServerRecord) -> anyhow::Result<ServerConn> {
-    let secret = ctx.secrets.decrypt(&server.secret_ciphertext)?;
-    let auth = WhmAuth::from_record(&server.auth_kind, server.username.clone(), secret);
-    Ok(ServerConn {
-        base_url: server.base_url(),
-        auth,
-        verify_tls: server.verify_tls,
-    })
-}
-
-async fn warn(
-    ctx: &JobContext,
-    op: Uuid,
-    server: &ServerRecord,
-    account: Option<&str>,
-    err: &WhmError,
-) -> anyhow::Result<()> {
-    let message = if err.reason.is_empty() {
-        err.describe()
-    } else {
-        err.reason.clone()
-    };
-    db::operations::log(
-        &ctx.pool,
-        op,
-        Level::Warning,
-        &format!("{} (after {} attempt(s))", message, err.attempts.max(1)),
-        NewEntry {
-            server_id: Some(server.id),
-            server_name: Some(&server.name),
-            account,
-            hint: hint_for(&message),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 async fn provision(
     ctx: &JobContext,
     op: Uuid,
     app: App,
     only_account: Option<i64>,
-    server: &ServerRecord,
+    server: &Server,
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
-    let at = NewEntry {
-        server_id: Some(server.id),
-        server_name: Some(&server.name),
-        ..Default::default()
-    };
+    let at = log::about(server);
     let accounts = db::provisioning::accounts_on(pool, server.id, only_account).await?;
     db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
     db::operations::log(
@@ -278,8 +226,9 @@ async fn provision(
     )
     .await?;
 
-    let conn = match connection(ctx, server) {
+    let conn = match server_conn(pool, &ctx.secrets, server).await {
         Ok(c) => c,
+        Err(ConnectionError::Db(e)) => return Err(e.into()),
         Err(e) => {
             db::operations::log(pool, op, Level::Warning, &format!("{e}"), at.clone()).await?;
             return Ok(Outcome::Unreachable);
@@ -295,12 +244,12 @@ async fn provision(
                 let mut updated = server.clone();
                 updated.version = Some(version);
                 let mut c = pool.acquire().await?;
-                log_too_old(&mut c, op, &updated).await?;
+                log::too_old(&mut c, op, &updated).await?;
                 return Ok(Outcome::TooOld);
             }
         }
         Err(err) => {
-            warn(ctx, op, server, None, &err).await?;
+            log::warning(pool, op, server, None, &err).await?;
             return Ok(Outcome::Unreachable);
         }
     }
@@ -314,7 +263,7 @@ async fn provision(
             if db::operations::is_superseded(pool, op).await? {
                 return Ok::<_, anyhow::Error>(None);
             }
-            let wanted: &[LinkSetting] = if account.status == "terminated" {
+            let wanted: &[LinkSetting] = if account.status == AccountStatus::Terminated {
                 &[]
             } else {
                 &desired.shown
@@ -323,7 +272,7 @@ async fn provision(
             let warning = match &result {
                 Ok(()) => false,
                 Err(err) => {
-                    warn(ctx, op, server, Some(&account.username), err).await?;
+                    log::warning(pool, op, server, Some(&account.username), err).await?;
                     true
                 }
             };

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::JobContext;
 use crate::db;
 use crate::db::provisioning::AccountRecord;
+use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
 use crate::domain::links::{self, CPANEL_GROUP_ID, CPANEL_GROUP_ORDER, Group, LinkSetting};
 use crate::domain::operation::is_unknown_account;
@@ -77,7 +78,7 @@ pub(super) async fn reconcile_account(
     wanted: &[LinkSetting],
 ) -> anyhow::Result<Result<(), WhmError>> {
     let user = account.username.as_str();
-    let terminated = account.status == "terminated";
+    let terminated = account.status == AccountStatus::Terminated;
     if terminated && user.is_empty() {
         return Ok(Ok(())); // Nothing can exist on the server for it.
     }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod csrf;
 pub mod error;
+pub mod extract;
 pub mod headers;
 pub mod layout;
 pub mod pages;

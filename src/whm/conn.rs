@@ -4,6 +4,8 @@
 
 use secrecy::SecretString;
 
+use crate::domain::server::AuthKind;
+
 /// How to reach one WHM server.
 #[derive(Debug, Clone)]
 pub struct ServerConn {
@@ -12,6 +14,24 @@ pub struct ServerConn {
     pub auth: WhmAuth,
     /// Verify the server's TLS certificate (off only for servers with self-signed ones).
     pub verify_tls: bool,
+}
+
+impl ServerConn {
+    /// A server at `hostname:port`: `https://` (or `http://` without TLS), IPv6 addresses
+    /// in brackets.
+    pub fn new(hostname: &str, port: u16, use_tls: bool, verify_tls: bool, auth: WhmAuth) -> Self {
+        let scheme = if use_tls { "https" } else { "http" };
+        let base_url = if hostname.contains(':') {
+            format!("{scheme}://[{hostname}]:{port}")
+        } else {
+            format!("{scheme}://{hostname}:{port}")
+        };
+        Self {
+            base_url,
+            auth,
+            verify_tls,
+        }
+    }
 }
 
 /// The credentials of a server record: an API token (header `Authorization: whm USER:TOKEN`)
@@ -29,19 +49,17 @@ pub enum WhmAuth {
 }
 
 impl WhmAuth {
-    /// The credentials of a server record: `auth_kind` is `password` (HTTP Basic) or
-    /// anything else for an API token.
-    pub fn from_record(auth_kind: &str, username: String, secret: SecretString) -> Self {
-        if auth_kind == "password" {
-            Self::Password {
+    /// The credentials of a server record.
+    pub fn from_record(auth_kind: AuthKind, username: String, secret: SecretString) -> Self {
+        match auth_kind {
+            AuthKind::Password => Self::Password {
                 username,
                 password: secret,
-            }
-        } else {
-            Self::ApiToken {
+            },
+            AuthKind::Token => Self::ApiToken {
                 username,
                 token: secret,
-            }
+            },
         }
     }
 }

@@ -96,14 +96,7 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
     let base_url = application.public_url.clone();
     tokio::spawn(application.workers(&fast_provisioning(), 2));
     tokio::spawn(application.run_until_stopped());
-    let app = TestApp {
-        base_url,
-        pool: direct,
-        client: client(),
-        secrets,
-        secret_key,
-        db,
-    };
+    let app = TestApp::new(base_url, direct, secrets, secret_key, db);
     app.login_full_admin().await;
 
     let mut sims = Vec::new();
@@ -187,4 +180,5 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
             .ok()
     });
     assert!(reconnects.is_some_and(|n| n >= 1.0), "{metrics}");
+    app.finish().await;
 }

@@ -4,50 +4,7 @@
 use applinks::domain::permission::Permission;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, attr, location, select, spawn_app};
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-/// Adds a client through the form; answers its id.
-async fn add_client(app: &TestApp, name: &str, email: &str) -> i64 {
-    let r = app
-        .post_form(
-            "/admin/clients/new",
-            &[("name", name), ("email", email), ("allow_sso", "on")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "client added");
-    let to = location(r.headers());
-    to.strip_prefix("/admin/clients/")
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("redirected to the client's page, not {to}"))
-}
-
-/// A server row, stored directly (its credential does not matter here).
-async fn server(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar(
-        "insert into servers (name, hostname, module, secret_ciphertext)
-         values ($1, 'whm.example.test', 'cpanel', '\\x00') returning id",
-    )
-    .bind(name)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
-}
-
-/// POSTs a form that should succeed and answers the page it redirects to.
-async fn press(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> String {
-    let r = app.post_form(path, fields).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-    let (status, html) = app.text(&location(r.headers())).await;
-    assert_eq!(status, StatusCode::OK);
-    html
-}
+use crate::helpers::{TestApp, attr, select, spawn_app};
 
 #[tokio::test]
 async fn a_client_is_added_with_its_owner_listed_and_edited() {
@@ -58,7 +15,7 @@ async fn a_client_is_added_with_its_owner_listed_and_edited() {
     let (_, form) = app.text("/admin/clients/new").await;
     assert_eq!(select(&form, "input[name=allow_sso][checked]").len(), 1);
 
-    let id = add_client(&app, "Acme <Hosting>", "jane@acme.example").await;
+    let id = app.add_client("Acme <Hosting>", "jane@acme.example").await;
     let (_, list) = app.text("/admin/clients").await;
     assert_eq!(
         select(&list, ".client-row .client-name"),
@@ -99,6 +56,7 @@ async fn a_client_is_added_with_its_owner_listed_and_edited() {
     );
     let (_, edit) = app.text(&format!("/admin/clients/{id}/edit")).await;
     assert_eq!(select(&edit, "input[name=allow_sso][checked]").len(), 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -123,10 +81,10 @@ async fn client_forms_refuse_bad_input_with_422_and_save_nothing() {
         let selector = format!(".field-error[data-field={field}]");
         assert_eq!(select(&html, &selector).len(), 1, "{name} {email}");
     }
-    assert_eq!(count(&app, "clients").await, 0);
+    assert_eq!(app.count("clients").await, 0);
 
     // One client per e-mail, whatever the case.
-    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let id = app.add_client("Acme", "jane@acme.example").await;
     let r = app
         .post_form(
             "/admin/clients/new",
@@ -147,12 +105,13 @@ async fn client_forms_refuse_bad_input_with_422_and_save_nothing() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(count(&app, "clients").await, 1);
+    assert_eq!(app.count("clients").await, 1);
     let email: String = sqlx::query_scalar("select email from clients")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(email, "jane@acme.example");
+    app.finish().await;
 }
 
 /// The stored e-mails of a client and of its owner user, NULL as `None`.
@@ -174,8 +133,8 @@ async fn a_client_without_an_email_is_saved_shown_as_no_email_and_others_can_be_
     let (_, form) = app.text("/admin/clients/new").await;
     assert_eq!(select(&form, "input[name=email][required]").len(), 0);
 
-    let first = add_client(&app, "No Mail One", "").await;
-    let second = add_client(&app, "No Mail Two", "   ").await;
+    let first = app.add_client("No Mail One", "").await;
+    let second = app.add_client("No Mail Two", "   ").await;
     assert_eq!(
         stored_emails(&app, first).await,
         (None, None),
@@ -201,12 +160,12 @@ async fn a_client_without_an_email_is_saved_shown_as_no_email_and_others_can_be_
     );
 
     // Given an e-mail, it is unique again: the other one cannot take it.
-    let html = press(
-        &app,
-        &format!("/admin/clients/{first}/edit"),
-        &[("name", "No Mail One"), ("email", "one@acme.example")],
-    )
-    .await;
+    let html = app
+        .press(
+            &format!("/admin/clients/{first}/edit"),
+            &[("name", "No Mail One"), ("email", "one@acme.example")],
+        )
+        .await;
     assert_eq!(
         select(&html, ".client-details .client-email"),
         vec!["one@acme.example"]
@@ -223,29 +182,26 @@ async fn a_client_without_an_email_is_saved_shown_as_no_email_and_others_can_be_
     assert_eq!(stored_emails(&app, second).await, (None, None));
 
     // And taken away again, from the owner user too.
-    press(
-        &app,
+    app.press(
         &format!("/admin/clients/{first}/edit"),
         &[("name", "No Mail One"), ("email", "")],
     )
     .await;
     assert_eq!(stored_emails(&app, first).await, (None, None));
-    assert_eq!(count(&app, "clients").await, 2);
+    assert_eq!(app.count("clients").await, 2);
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn users_are_added_and_their_sso_permission_toggles() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let id = app.add_client("Acme", "jane@acme.example").await;
     let users = format!("/admin/clients/{id}/users");
 
-    let html = press(
-        &app,
-        &users,
-        &[("name", "Bob"), ("email", "bob@acme.example")],
-    )
-    .await;
+    let html = app
+        .press(&users, &[("name", "Bob"), ("email", "bob@acme.example")])
+        .await;
     assert_eq!(select(&html, ".user-row .user-name"), vec!["Acme", "Bob"]);
     assert_eq!(select(&html, ".user-row .user-role"), vec!["Owner", "User"]);
     assert_eq!(
@@ -274,23 +230,23 @@ async fn users_are_added_and_their_sso_permission_toggles() {
         let selector = format!("#add-user .field-error[data-field={field}]");
         assert_eq!(select(&html, &selector).len(), 1, "{name} {email}");
     }
-    assert_eq!(count(&app, "client_users").await, 2);
+    assert_eq!(app.count("client_users").await, 2);
 
     let bob: i64 = sqlx::query_scalar("select id from client_users where name = 'Bob'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     let toggle = format!("/admin/clients/{id}/users/{bob}/sso");
-    let html = press(&app, &toggle, &[("sso_allowed", "1")]).await;
+    let html = app.press(&toggle, &[("sso_allowed", "1")]).await;
     let bob_row = format!(".user-row[data-id='{bob}'] .user-sso");
     assert_eq!(select(&html, &bob_row), vec!["Allowed"]);
     let button = format!(".user-row[data-id='{bob}'] .sso-toggle input[name=sso_allowed]");
     assert_eq!(attr(&html, &button, "value").as_deref(), Some("0"));
-    let html = press(&app, &toggle, &[("sso_allowed", "0")]).await;
+    let html = app.press(&toggle, &[("sso_allowed", "0")]).await;
     assert_eq!(select(&html, &bob_row), vec!["Not allowed"]);
 
     // Another client's user cannot be reached through this client.
-    let other = add_client(&app, "Other", "x@other.example").await;
+    let other = app.add_client("Other", "x@other.example").await;
     let r = app
         .post_form(
             &format!("/admin/clients/{other}/users/{bob}/sso"),
@@ -298,39 +254,39 @@ async fn users_are_added_and_their_sso_permission_toggles() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn accounts_are_added_by_hand_unique_per_server_and_change_status() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let id = add_client(&app, "Acme", "jane@acme.example").await;
+    let id = app.add_client("Acme", "jane@acme.example").await;
     let (_, page) = app.text(&format!("/admin/clients/{id}")).await;
     assert_eq!(select(&page, "#add-account").len(), 0, "no server yet");
-    let one = server(&app, "One").await;
-    let two = server(&app, "Two").await;
+    let one = app.insert_server("One").await;
+    let two = app.insert_server("Two").await;
     let (one, two) = (one.to_string(), two.to_string());
     let accounts = format!("/admin/clients/{id}/accounts");
 
-    let html = press(
-        &app,
-        &accounts,
-        &[
-            ("server_id", &one),
-            ("username", "Acme01"),
-            ("domain", "acme.example"),
-            ("status", "active"),
-        ],
-    )
-    .await;
+    let html = app
+        .press(
+            &accounts,
+            &[
+                ("server_id", &one),
+                ("username", "Acme01"),
+                ("domain", "acme.example"),
+                ("status", "active"),
+            ],
+        )
+        .await;
     assert_eq!(
         select(&html, ".account-row .account-username"),
         vec!["acme01"]
     );
     assert_eq!(select(&html, ".account-row .account-server"), vec!["One"]);
     // The same username on another server is another account.
-    press(
-        &app,
+    app.press(
         &accounts,
         &[
             ("server_id", &two),
@@ -389,7 +345,7 @@ async fn accounts_are_added_by_hand_unique_per_server_and_change_status() {
         let selector = format!("#add-account .field-error[data-field={field}]");
         assert_eq!(select(&html, &selector).len(), 1, "{fields:?}");
     }
-    assert_eq!(count(&app, "accounts").await, 2);
+    assert_eq!(app.count("accounts").await, 2);
 
     let account: i64 = sqlx::query_scalar("select id from accounts where server_id = $1")
         .bind(one.parse::<i64>().unwrap())
@@ -399,7 +355,7 @@ async fn accounts_are_added_by_hand_unique_per_server_and_change_status() {
     let status = format!("/admin/clients/{id}/accounts/{account}/status");
     let row = format!(".account-row[data-id='{account}'] .account-status");
     for next in ["suspended", "terminated", "active"] {
-        let html = press(&app, &status, &[("status", next)]).await;
+        let html = app.press(&status, &[("status", next)]).await;
         assert_eq!(select(&html, &row), vec![next]);
     }
     let r = app.post_form(&status, &[("status", "gone")]).await;
@@ -411,6 +367,7 @@ async fn accounts_are_added_by_hand_unique_per_server_and_change_status() {
     );
     let (_, list) = app.text("/admin/clients").await;
     assert_eq!(select(&list, ".client-row .client-accounts"), vec!["2"]);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -464,7 +421,8 @@ async fn an_admin_without_manage_clients_gets_403_on_every_clients_route() {
         .await
         .unwrap();
     assert_eq!(names, vec!["Acme"]);
-    assert_eq!(count(&app, "client_users").await, 0);
+    assert_eq!(app.count("client_users").await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -478,5 +436,6 @@ async fn client_posts_without_a_csrf_token_change_nothing() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(count(&app, "clients").await, 0);
+    assert_eq!(app.count("clients").await, 0);
+    app.finish().await;
 }

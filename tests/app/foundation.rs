@@ -17,6 +17,7 @@ async fn anonymous_requests_to_admin_are_sent_to_login() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(r.headers()), "/admin/login", "{path}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -63,6 +64,7 @@ async fn wrong_password_and_unknown_user_are_refused_alike_and_the_right_one_sig
     assert_eq!(location(r.headers()), "/admin/login");
     let r = app.get("/admin").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -95,6 +97,7 @@ async fn session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in() {
         .to_string();
     let id = |c: &str| c.split(';').next().unwrap().to_string();
     assert_ne!(id(&before), id(&after), "session id cycled at sign-in");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -175,6 +178,7 @@ async fn a_post_without_or_with_a_foreign_csrf_token_is_403_and_changes_nothing(
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -215,6 +219,7 @@ async fn restricted_admin_gets_403_on_the_application_links_page_and_below_and_n
     let nav = select(&html, ".mainnav a");
     assert_eq!(nav, vec!["Clients"]);
     assert!(attr(&html, "a[href='/admin/setup/application-links']", "href").is_none());
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -234,6 +239,7 @@ async fn full_admin_sees_cpanel_and_wp_squared_both_off_on_a_new_install() {
     assert_eq!(select(&html, ".app-row .toggle"), vec!["Off", "Off"]);
     let nav = select(&html, ".mainnav a");
     assert_eq!(nav, vec!["Setup › Application Links", "Servers", "Clients"]);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -244,6 +250,7 @@ async fn unknown_pages_are_404_in_the_layout() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(select(&html, "h1"), vec!["Page not found"]);
     assert_eq!(select(&html, ".signed-in-as strong"), vec!["root"]);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -253,6 +260,7 @@ async fn health_and_readiness_answer() {
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
     let css = app.get("/static/applinks.css").await;
     assert_eq!(css.status(), StatusCode::OK);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -280,6 +288,7 @@ async fn migrate_twice_is_harmless() {
         .await
         .unwrap();
     assert_eq!(apps, 2);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -303,6 +312,7 @@ async fn repeated_sign_in_attempts_for_one_username_are_slowed_down() {
     let r = app.login("root", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers().get("retry-after").is_some());
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -317,6 +327,7 @@ async fn admin_create_refuses_unknown_roles_and_short_passwords() {
             .await
             .unwrap_err();
     assert!(err.to_string().contains("at least 12"), "{err}");
+    app.finish().await;
 }
 
 #[tokio::test]

@@ -1,4 +1,10 @@
-//! Test support: `spawn_app()` gives each test its own database and a running server.
+//! Test support: `spawn_app()` gives each test its own database and a running server, and
+//! the helpers every feature file shares (`press`, `count`, `add_client`, `insert_server`, …).
+//!
+//! Teardown (as crates.io's test harness does it): every test ends with
+//! [`TestApp::finish`], which fails the test when a provisioning job is left queued, running
+//! or failed. Dropping a `TestApp` without it fails the test too, so no test can forget; a
+//! test that leaves jobs on purpose ends with [`TestApp::finish_leaving_jobs`] instead.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -121,6 +127,78 @@ pub struct TestApp {
     /// The base64 key behind `secrets`, for worker processes.
     pub secret_key: secrecy::SecretString,
     pub db: TestDb,
+    /// Set by the teardown ([`TestApp::finish`]); checked on drop.
+    finished: bool,
+}
+
+impl TestApp {
+    /// A test app around an application the caller started itself.
+    pub fn new(
+        base_url: String,
+        pool: PgPool,
+        secrets: SecretBox,
+        secret_key: secrecy::SecretString,
+        db: TestDb,
+    ) -> TestApp {
+        TestApp {
+            base_url,
+            pool,
+            client: client(),
+            secrets,
+            secret_key,
+            db,
+            finished: false,
+        }
+    }
+
+    /// The teardown: waits (up to 10 s) for the provisioning queue to settle, then fails the
+    /// test if any job is still queued or running, or failed (SPEC: a finished operation
+    /// leaves no job behind). Every test that spawned an app ends with it.
+    pub async fn finish(mut self) {
+        self.finished = true;
+        let left = self.jobs_left(100).await;
+        assert!(
+            left.is_empty(),
+            "jobs left in the provisioning queue (status, attempts, last result): {left:?}"
+        );
+    }
+
+    /// The teardown of a test that leaves jobs queued or failed on purpose.
+    pub fn finish_leaving_jobs(mut self) {
+        self.finished = true;
+    }
+
+    /// Jobs of the provisioning queue that are not done, once the queue has had up to
+    /// `polls` × 100 ms to settle (workers acknowledge a finished job a moment after its
+    /// last write, and a failed attempt is retried).
+    async fn jobs_left(&self, polls: usize) -> Vec<(String, i32, Option<String>)> {
+        let mut left = Vec::new();
+        for _ in 0..polls {
+            left = sqlx::query_as(
+                "select status, attempts, last_result::text from apalis.jobs
+                 where job_type = $1 and status <> 'Done' order by run_at",
+            )
+            .bind(applinks::jobs::PROVISION_QUEUE)
+            .fetch_all(&self.pool)
+            .await
+            .expect("read the job queue");
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        left
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.finished && !std::thread::panicking() {
+            panic!(
+                "a test must end with `app.finish().await` (it checks that no job is left queued, running or failed)"
+            );
+        }
+    }
 }
 
 pub fn client() -> reqwest::Client {
@@ -169,14 +247,7 @@ pub async fn spawn_app_with(workers: usize, configure: impl FnOnce(&mut WebArgs)
         tokio::spawn(app.workers(&fast_provisioning(), workers));
     }
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base_url,
-        pool,
-        client: client(),
-        secrets,
-        secret_key,
-        db,
-    }
+    TestApp::new(base_url, pool, secrets, secret_key, db)
 }
 
 /// WHM settings for tests: short timeouts and pauses, the same retry logic.
@@ -304,6 +375,78 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// `select count(*) from {from}`: a table, optionally with a `where` clause.
+    pub async fn count(&self, from: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {from}")))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
+    /// POSTs a form (a button's, with no fields) that should succeed: asserts the 303 and
+    /// answers the page it redirects to.
+    pub async fn press(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let r = self.post_form(path, fields).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "POST {path}");
+        let (status, html) = self.text(&location(r.headers())).await;
+        assert_eq!(status, StatusCode::OK);
+        html
+    }
+
+    /// Adds a client with *Allow Single Sign-On* through the admin form; answers its id.
+    pub async fn add_client(&self, name: &str, email: &str) -> i64 {
+        let r = self
+            .post_form(
+                "/admin/clients/new",
+                &[("name", name), ("email", email), ("allow_sso", "on")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "client {name} added");
+        let to = location(r.headers());
+        to.strip_prefix("/admin/clients/")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("redirected to the client's page, not {to}"))
+    }
+
+    /// A cPanel server row stored directly, for tests where its credential and address do not
+    /// matter (nothing ever calls it); answers its id.
+    pub async fn insert_server(&self, name: &str) -> i64 {
+        sqlx::query_scalar(
+            "insert into servers (name, hostname, module, secret_ciphertext)
+             values ($1, 'whm.example.test', 'cpanel', '\\x00') returning id",
+        )
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .expect("insert server")
+    }
+
+    /// Switches `app` on and waits until its operation has finished, active.
+    pub async fn enable(&self, app: &str) {
+        let r = self
+            .post_form(&format!("/admin/setup/application-links/{app}/enable"), &[])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let status = self.wait_idle(app).await;
+        assert_eq!(status["state"], "active", "{status}");
+    }
+
+    /// POSTs cPanel's autologin form to `path` (`/sso/cpanel…`) from a fresh browser;
+    /// answers the status and the JSON answer.
+    pub async fn autologin(
+        &self,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> (StatusCode, serde_json::Value) {
+        let r = client()
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("autologin");
+        (r.status(), r.json().await.expect("JSON answer"))
+    }
+
     /// Registers a simulator as a server of `module`; answers the server id.
     pub async fn add_server(
         &self,
@@ -377,24 +520,10 @@ impl TestApp {
         panic!("{app} still running after 60 s: {}", self.status(app).await);
     }
 
-    /// Jobs of the provisioning queue that are not done (pending, running, failed), once the
-    /// workers have had up to 5 s to acknowledge the ones they just finished.
-    pub async fn unfinished_jobs(&self) -> i64 {
-        let mut n = 0;
-        for _ in 0..50 {
-            n = sqlx::query_scalar(
-                "select count(*) from apalis.jobs where job_type = $1 and status <> 'Done'",
-            )
-            .bind(applinks::jobs::PROVISION_QUEUE)
-            .fetch_one(&self.pool)
-            .await
-            .expect("count jobs");
-            if n == 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        n
+    /// How many jobs of the provisioning queue are not done (pending, running, failed), once
+    /// the workers have had up to 5 s to acknowledge the ones they just finished.
+    pub async fn unfinished_jobs(&self) -> usize {
+        self.jobs_left(50).await.len()
     }
 
     /// Log entries of an application as (level, server, account, message).
@@ -432,6 +561,26 @@ pub fn sim_links(
 /// Users `user0001`… of a simulator with `n` accounts.
 pub fn sim_users(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("user{i:04}")).collect()
+}
+
+/// A simulator with `accounts` accounts and the default settings.
+pub async fn spawn_sim(accounts: usize) -> applinks::whm::sim::SimHandle {
+    applinks::whm::sim::spawn(applinks::whm::sim::SimConfig {
+        accounts,
+        ..Default::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+/// Adds an account to a running simulator.
+pub fn sim_account(sim: &applinks::whm::sim::SimHandle, user: &str, domain: &str, email: &str) {
+    sim.add_account(applinks::whm::types::Account {
+        user: user.into(),
+        domain: domain.into(),
+        email: email.into(),
+        suspended: false,
+    });
 }
 
 /// A simulator with `accounts` accounts (and the given module and version).
@@ -483,6 +632,53 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("{n} worker(s) did not register within 30 s");
+    }
+}
+
+/// WHM client settings that retry without waiting to speak of, so failure tests stay fast.
+pub fn fast_settings() -> applinks::whm::ClientSettings {
+    applinks::whm::ClientSettings {
+        timeout_ms: 5_000,
+        retry_max_attempts: 3,
+        retry_base_delay_ms: 1,
+        ..applinks::whm::ClientSettings::default()
+    }
+}
+
+/// The WHM client's calls to a simulator, with [`fast_settings`].
+pub fn sim_client(sim: &applinks::whm::sim::SimHandle) -> applinks::whm::ServerClient {
+    applinks::whm::WhmClient::new(fast_settings()).server(&sim_conn(sim))
+}
+
+/// Base64 of a real 2×2 PNG, as an icon.
+pub fn tiny_png() -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut bytes, 2, 2);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[200; 16]).unwrap();
+    }
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A link as applinks creates it (whm-api.md §5).
+pub fn link(user: &str, key: &str, label: &str, order: u32) -> applinks::whm::CreateLink {
+    applinks::whm::CreateLink {
+        user: user.to_string(),
+        app: format!("applinks_{key}"),
+        implements: "support".to_string(),
+        label: label.to_string(),
+        subscriber_unique_id: "42".to_string(),
+        token: secrecy::SecretString::from("link-secret-0123456789abcdef"),
+        autologin_token_url: Some("http://127.0.0.1:9/sso/cpanel".to_string()),
+        url: Some(format!("http://127.0.0.1:9/client/{key}")),
+        group_id: None,
+        order: Some(order.to_string()),
+        hide: false,
+        base64_png_image: None,
     }
 }
 

@@ -195,6 +195,7 @@ async fn a_server_moved_with_a_blank_token_keeps_its_place_and_its_token_never_r
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "the move with its token");
     assert_eq!(location(r.headers()), format!("/admin/servers/{id}"));
     assert_eq!(reach(&app, id).await.1, i32::from(attacker.addr.port()));
+    app.finish().await;
 }
 
 /// One row of the closing note's table.
@@ -507,4 +508,5 @@ async fn hostile_values_in_every_admin_form_field_get_422_naming_the_field_and_c
         select(&html, ".account-row .account-username"),
         vec!["hostile1"]
     );
+    app.finish().await;
 }

@@ -4,58 +4,16 @@
 
 use applinks::domain::permission::Permission;
 use applinks::whm::sim::SimHandle;
-use applinks::whm::types::Account;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, attr, client, location, select, sim_links, spawn_app, start_sim};
+use crate::helpers::{TestApp, attr, client, select, sim_account, sim_links, spawn_app, start_sim};
 
 const VICTIM_EMAIL: &str = "owner@victim.example";
 
-/// Adds an account to the simulator at run time.
-fn sim_account(sim: &SimHandle, user: &str, email: &str) {
-    sim.add_account(Account {
-        user: user.into(),
-        domain: format!("{user}.test"),
-        email: email.into(),
-        suspended: false,
-    });
-}
-
-/// Creates a client through the admin form; answers its id.
-async fn add_client(app: &TestApp, name: &str, email: &str) -> i64 {
-    let r = app
-        .post_form(
-            "/admin/clients/new",
-            &[("name", name), ("email", email), ("allow_sso", "on")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "client {name} added");
-    sqlx::query_scalar("select id from clients where name = $1")
-        .bind(name)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-/// POSTs a button's form; asserts the 303 and answers the page it leads to.
-async fn press(app: &TestApp, path: &str) -> String {
-    let r = app.post_form(path, &[]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "POST {path}");
-    let (status, html) = app.text(&location(r.headers())).await;
-    assert_eq!(status, StatusCode::OK);
-    html
-}
-
 async fn import(app: &TestApp, server: i64) -> String {
-    press(app, &format!("/admin/servers/{server}/import")).await
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&app.pool)
+    app.press(&format!("/admin/servers/{server}/import"), &[])
         .await
-        .unwrap()
 }
 
 /// The client an account of `user` belongs to, if applinks has such an account.
@@ -79,20 +37,11 @@ async fn pending_id(app: &TestApp, user: &str) -> i64 {
 /// Everything a decision could change, to compare before and after a refused request.
 async fn snapshot(app: &TestApp) -> (i64, i64, i64, i64) {
     (
-        count(app, "select count(*) from accounts").await,
-        count(app, "select count(*) from clients").await,
-        count(app, "select count(*) from pending_accounts").await,
-        count(app, "select count(*) from operations").await,
+        app.count("accounts").await,
+        app.count("clients").await,
+        app.count("pending_accounts").await,
+        app.count("operations").await,
     )
-}
-
-async fn enable_cpanel(app: &TestApp) {
-    let r = app
-        .post_form("/admin/setup/application-links/cpanel/enable", &[])
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let status = app.wait_idle("cpanel").await;
-    assert_eq!(status["state"], "active", "{status}");
 }
 
 /// What a real cPanel POSTs to `autologin_token_url` for `user`'s *Manage Profile* link.
@@ -104,26 +53,16 @@ fn profile_fields(sim: &SimHandle, user: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn autologin(app: &TestApp, fields: &[(String, String)]) -> (StatusCode, Value) {
-    let r = client()
-        .post(app.url("/sso/cpanel/profile"))
-        .form(fields)
-        .send()
-        .await
-        .expect("autologin");
-    (r.status(), r.json().await.expect("JSON answer"))
-}
-
 /// A full admin signed in, a simulator with one account of its own (`bystander`) and
 /// `mallory`, whose contact e-mail is the victim client's owner address (another case),
 /// registered as a cPanel server; answers the app, the simulator, the server and the victim.
 async fn takeover_setup() -> (TestApp, SimHandle, i64, i64) {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let victim = add_client(&app, "Victim Ltd", VICTIM_EMAIL).await;
+    let victim = app.add_client("Victim Ltd", VICTIM_EMAIL).await;
     let sim = start_sim(0, "cpanel", "11.134.0.5").await;
-    sim_account(&sim, "bystander", "bystander@own.example");
-    sim_account(&sim, "mallory", "OWNER@Victim.Example");
+    sim_account(&sim, "bystander", "bystander.test", "bystander@own.example");
+    sim_account(&sim, "mallory", "mallory.test", "OWNER@Victim.Example");
     let server = app.add_server("cp1", &sim, "cpanel").await;
     (app, sim, server, victim)
 }
@@ -162,7 +101,7 @@ async fn an_account_listing_another_clients_email_gets_no_links_and_no_sign_in_u
         vec!["bystander"]
     );
 
-    enable_cpanel(&app).await;
+    app.enable("cpanel").await;
     let links = sim_links(&sim);
     assert!(
         links["bystander"]
@@ -191,11 +130,11 @@ async fn an_account_listing_another_clients_email_gets_no_links_and_no_sign_in_u
             ("user".to_string(), "mallory".to_string()),
             ("token".to_string(), "x".repeat(43)),
         ];
-        let (status, body) = autologin(&app, &fields).await;
+        let (status, body) = app.autologin("/sso/cpanel/profile", &fields).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "id {id}");
         assert_eq!(body["error"], "invalid_credentials");
     }
-    assert_eq!(count(&app, "select count(*) from sso_tokens").await, 0);
+    assert_eq!(app.count("sso_tokens").await, 0);
     // The victim's pages do not list it.
     let (_, page) = app.text(&format!("/admin/clients/{victim}")).await;
     assert!(select(&page, ".account-row").is_empty(), "{page}");
@@ -215,17 +154,15 @@ async fn an_account_listing_another_clients_email_gets_no_links_and_no_sign_in_u
         reasons.contains("1 still waiting for a confirmed client (mallory)"),
         "{reasons}"
     );
-    assert_eq!(
-        count(&app, "select count(*) from pending_accounts").await,
-        1
-    );
+    assert_eq!(app.count("pending_accounts").await, 1);
 
     // Confirmed: an account of the victim's client, provisioned, and its link signs in.
-    let html = press(
-        &app,
-        &format!("/admin/servers/{server}/pending/{pending}/confirm"),
-    )
-    .await;
+    let html = app
+        .press(
+            &format!("/admin/servers/{server}/pending/{pending}/confirm"),
+            &[],
+        )
+        .await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(
         flash.contains("“mallory” is now an account of “Victim Ltd”"),
@@ -237,7 +174,7 @@ async fn an_account_listing_another_clients_email_gets_no_links_and_no_sign_in_u
     assert_eq!(status["state"], "active", "{status}");
     assert_eq!(app.unfinished_jobs().await, 0);
     let fields = profile_fields(&sim, "mallory");
-    let (status, body) = autologin(&app, &fields).await;
+    let (status, body) = app.autologin("/sso/cpanel/profile", &fields).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let url = body["redirect_url"].as_str().unwrap();
     assert!(url.contains("/sso/login?token="), "{url}");
@@ -250,20 +187,22 @@ async fn an_account_listing_another_clients_email_gets_no_links_and_no_sign_in_u
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(snapshot(&app).await, before);
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn a_dismissed_match_gets_a_client_of_its_own_and_its_links_sign_into_that_client() {
     let (app, sim, server, victim) = takeover_setup().await;
-    enable_cpanel(&app).await;
+    app.enable("cpanel").await;
     import(&app, server).await;
     let pending = pending_id(&app, "mallory").await;
 
-    let html = press(
-        &app,
-        &format!("/admin/servers/{server}/pending/{pending}/dismiss"),
-    )
-    .await;
+    let html = app
+        .press(
+            &format!("/admin/servers/{server}/pending/{pending}/dismiss"),
+            &[],
+        )
+        .await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(
         flash.contains("has a client of its own, “mallory.test”"),
@@ -284,20 +223,23 @@ async fn a_dismissed_match_gets_a_client_of_its_own_and_its_links_sign_into_that
 
     app.wait_idle("cpanel").await;
     assert_eq!(app.unfinished_jobs().await, 0);
-    let (status, body) = autologin(&app, &profile_fields(&sim, "mallory")).await;
+    let (status, body) = app
+        .autologin("/sso/cpanel/profile", &profile_fields(&sim, "mallory"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let granted: i64 = sqlx::query_scalar("select client_id from sso_tokens")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(granted, own, "signed into its own client, not the victim's");
+    app.finish().await;
 }
 
 #[tokio::test]
 async fn confirm_all_attaches_every_pending_match_and_bad_or_stale_ids_change_nothing() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let acme = add_client(&app, "Acme", "boss@acme.example").await;
+    let acme = app.add_client("Acme", "boss@acme.example").await;
     // A match on one of a client's users, not the owner, counts too.
     let r = app
         .post_form(
@@ -311,15 +253,15 @@ async fn confirm_all_attaches_every_pending_match_and_bad_or_stale_ids_change_no
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let sim = start_sim(0, "cpanel", "11.134.0.5").await;
-    sim_account(&sim, "acmeone", "boss@acme.example");
-    sim_account(&sim, "acmetwo", "Billing@Acme.Example");
+    sim_account(&sim, "acmeone", "acmeone.test", "boss@acme.example");
+    sim_account(&sim, "acmetwo", "acmetwo.test", "Billing@Acme.Example");
     // Two new accounts sharing an e-mail: the client made for the first is no proof for the
     // second either.
-    sim_account(&sim, "newone", "shared@new.example");
-    sim_account(&sim, "newtwo", "shared@new.example");
+    sim_account(&sim, "newone", "newone.test", "shared@new.example");
+    sim_account(&sim, "newtwo", "newtwo.test", "shared@new.example");
     let server = app.add_server("cp1", &sim, "cpanel").await;
     let other = app.add_server("cp2", &sim, "cpanel").await;
-    enable_cpanel(&app).await;
+    app.enable("cpanel").await;
     let html = import(&app, server).await;
     assert_eq!(
         select(&html, ".pending-row .pending-username"),
@@ -352,11 +294,9 @@ async fn confirm_all_attaches_every_pending_match_and_bad_or_stale_ids_change_no
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
     assert_eq!(snapshot(&app).await, before);
 
-    let html = press(
-        &app,
-        &format!("/admin/servers/{server}/pending/confirm-all"),
-    )
-    .await;
+    let html = app
+        .press(&format!("/admin/servers/{server}/pending/confirm-all"), &[])
+        .await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("Confirmed 3 accounts"), "{flash}");
     assert!(select(&html, "#pending-matches").is_empty());
@@ -386,6 +326,7 @@ async fn confirm_all_attaches_every_pending_match_and_bad_or_stale_ids_change_no
         "nothing pending any more"
     );
     assert_eq!(snapshot(&app).await, before);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -393,9 +334,9 @@ async fn the_import_command_lists_pending_matches_and_attaches_them_only_with_at
     use secrecy::ExposeSecret as _;
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let victim = add_client(&app, "Victim Ltd", VICTIM_EMAIL).await;
+    let victim = app.add_client("Victim Ltd", VICTIM_EMAIL).await;
     let sim = start_sim(0, "cpanel", "11.134.0.5").await;
-    sim_account(&sim, "mallory", VICTIM_EMAIL);
+    sim_account(&sim, "mallory", "mallory.test", VICTIM_EMAIL);
     let server = app.add_server("cp1", &sim, "cpanel").await;
     // tokio's Command: the simulator answers on this test's runtime while the command runs.
     let run = async |attach: bool| {
@@ -433,10 +374,8 @@ async fn the_import_command_lists_pending_matches_and_attaches_them_only_with_at
     assert!(out.contains("attached: mallory (mallory.test"), "{out}");
     assert!(!out.contains("pending:"), "{out}");
     assert_eq!(client_of(&app, "mallory").await, Some(victim));
-    assert_eq!(
-        count(&app, "select count(*) from pending_accounts").await,
-        0
-    );
+    assert_eq!(app.count("pending_accounts").await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -465,6 +404,7 @@ async fn an_admin_without_configure_servers_gets_403_on_the_pending_routes_and_n
     }
     assert_eq!(snapshot(&app).await, before);
     assert_eq!(client_of(&app, "mallory").await, None);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -505,15 +445,17 @@ async fn a_match_overtaken_by_an_account_added_by_hand_is_not_confirmed_and_dism
     assert_eq!(snapshot(&app).await, before, "nothing changed");
     assert_eq!(client_of(&app, "mallory").await, Some(bystander));
 
-    let html = press(
-        &app,
-        &format!("/admin/servers/{server}/pending/{pending}/dismiss"),
-    )
-    .await;
+    let html = app
+        .press(
+            &format!("/admin/servers/{server}/pending/{pending}/dismiss"),
+            &[],
+        )
+        .await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("was already in applinks"), "{flash}");
     assert!(select(&html, ".pending-row").is_empty());
     let (accounts, clients, pending_left, _) = snapshot(&app).await;
     assert_eq!((accounts, clients, pending_left), (before.0, before.1, 0));
     assert_ne!(client_of(&app, "mallory").await, Some(victim));
+    app.finish().await;
 }

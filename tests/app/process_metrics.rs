@@ -95,6 +95,8 @@ async fn a_worker_counts_the_whm_commands_requests_and_jobs_of_a_provisioning_ru
     let status = app.wait_idle("cpanel").await;
     let text = scrape(&base).await;
     let web = scrape(&app.base_url).await;
+    // The teardown needs the worker: it acknowledges its last job a moment after the work.
+    app.finish().await;
     let _ = worker.kill();
     let _ = worker.wait();
     assert_eq!(status["state"], "active", "{status}");
@@ -186,6 +188,7 @@ async fn failing_servers_show_api_errors_and_transient_failures_and_the_job_stil
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let status = app.wait_idle("cpanel").await;
     let text = scrape(&base).await;
+    app.finish().await;
     let _ = worker.kill();
     let _ = worker.wait();
     assert_eq!(status["state"], "failed", "{status}");

@@ -204,6 +204,7 @@ async fn enabling_cpanel_provisions_exactly_the_shown_links_on_every_account_of_
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -313,6 +314,7 @@ async fn editing_labels_hiding_and_reordering_while_active_converges_and_disabli
         "foreign link untouched"
     );
     assert_eq!(app.unfinished_jobs().await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -356,6 +358,7 @@ async fn an_old_server_is_skipped_with_information_and_no_supported_server_gives
     let notice = app.log_rows("wp2", "notice").await;
     assert_eq!(notice.len(), 1, "{notice:?}");
     assert!(notice[0][3].starts_with("No server of WP Squared supports application links"));
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -369,6 +372,7 @@ async fn an_application_whose_only_servers_are_too_old_gets_a_notice() {
     app.wait_idle("cpanel").await;
     assert_eq!(app.log_rows("cpanel", "info").await.len(), 1);
     assert_eq!(app.log_rows("cpanel", "notice").await.len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -451,6 +455,7 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
     for user in sim_users(5) {
         assert_eq!(links_of(&links, &user).len(), 15, "{user}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -491,6 +496,7 @@ async fn a_resellers_unknown_account_text_gets_the_hint_and_a_terminated_account
     for user in sim_users(2) {
         assert_eq!(links_of(&sim_links(&sim), &user).len(), 15, "{user}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -568,6 +574,7 @@ async fn configuration_validation_errors_are_422_and_change_nothing() {
     let html = r.text().await.unwrap();
     let order = crate::helpers::attr(&html, "input[name=order]", "value").unwrap();
     assert!(order.starts_with("addons,upgrade,"), "{order}");
+    app.finish().await;
 }
 
 /// `fields` with `name` set to `value`.
@@ -633,6 +640,7 @@ async fn a_straight_apostrophe_or_a_control_character_is_refused_and_the_typogra
         .await
         .unwrap();
     assert_eq!(ops, 0, "cPanel is off: nothing to push yet");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -652,6 +660,7 @@ async fn the_configure_page_shows_each_links_icon() {
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["content-type"], "image/png");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -692,6 +701,7 @@ async fn restricted_admin_gets_403_on_every_application_links_route_and_nothing_
         .await
         .unwrap();
     assert_eq!(ops, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -740,6 +750,7 @@ async fn a_superseded_operation_stops_early_and_says_so() {
     for user in sim_users(30) {
         assert!(links_of(&links, &user).is_empty(), "{user}");
     }
+    app.finish().await;
 }
 
 /// Polls the simulator until `user` has `n` applinks_* links (up to 30 s).
@@ -812,4 +823,5 @@ async fn an_account_added_while_cpanel_is_on_gets_its_links_and_loses_them_when_
             .any(|r| r[3].starts_with("Operation started: account")),
         "{debug:?}"
     );
+    app.finish().await;
 }

@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::helpers::{TestApp, TestDb, client};
+use crate::helpers::{TestApp, TestDb};
 
 /// Counts the statements that pass from the application to PostgreSQL.
 struct CountingProxy {
@@ -150,14 +150,7 @@ async fn spawn_counted_app() -> (TestApp, CountingProxy) {
         )
         .await
     });
-    let app = TestApp {
-        base_url,
-        pool: direct,
-        client: client(),
-        secrets,
-        secret_key,
-        db,
-    };
+    let app = TestApp::new(base_url, direct, secrets, secret_key, db);
     (app, proxy)
 }
 
@@ -232,6 +225,7 @@ async fn a_signed_in_page_costs_three_statements_session_admin_and_data() {
         assert!(body.contains("cpanel") || body.contains("cPanel"), "{body}");
         assert_eq!(after - before, 3, "{path} (json: {json})");
     }
+    app.finish().await;
 }
 
 #[test]

@@ -43,6 +43,7 @@ async fn a_session_deleted_at_sign_out_is_never_written_back_by_a_request_that_l
     store.save(&live).await.unwrap();
     let loaded = store.load(&live.id).await.unwrap().expect("still there");
     assert_eq!(loaded.data["flash"], "kept");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -70,6 +71,7 @@ async fn a_copied_cookie_stops_working_at_sign_out() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(r.headers()), "/admin/login");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -109,6 +111,7 @@ async fn every_response_carries_the_security_headers() {
             "plain http: {url}"
         );
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -126,6 +129,7 @@ async fn anonymous_requests_anywhere_under_admin_are_sent_to_sign_in_and_admins_
     app.login_full_admin().await;
     let r = app.get("/admin/nowhere").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.finish().await;
 }
 
 /// A client whose requests come from `address` (any 127.x.y.z is this machine).
@@ -199,6 +203,7 @@ async fn wrong_passwords_from_one_address_never_lock_the_real_admin_out() {
         StatusCode::SEE_OTHER,
         "the real admin signs in from another address"
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -223,6 +228,7 @@ async fn a_huge_or_control_character_username_is_refused_before_any_work() {
         .await
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
+    app.finish().await;
 }
 
 async fn session_rows(app: &crate::helpers::TestApp) -> Vec<(String, serde_json::Value, f64)> {
@@ -270,6 +276,7 @@ async fn pages_without_a_form_store_no_session_and_a_sign_in_form_one_of_30_minu
     let rows = session_rows(&app).await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].2 <= 30.0 * 60.0 + 5.0, "anonymous: {} s", rows[0].2);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -314,6 +321,7 @@ async fn a_signed_in_page_view_does_not_rewrite_the_session() {
         .await
         .unwrap();
     assert!(crate::helpers::select(&html, ".flash").is_empty());
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -360,6 +368,7 @@ async fn an_oversized_or_field_flooded_configure_form_is_refused_and_changes_not
             .await
             .unwrap();
     assert!(labels.iter().all(|l| l == "Manage Profile"), "{labels:?}");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -385,6 +394,7 @@ async fn metrics_need_the_bearer_token_when_one_is_set_and_refuse_proxied_reques
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("applinks_jobs"));
+    app.finish().await;
 
     // No token, and a proxy on this machine relays the request: not a local scrape.
     let app = crate::helpers::spawn_app_with(0, |web| {
@@ -400,6 +410,7 @@ async fn metrics_need_the_bearer_token_when_one_is_set_and_refuse_proxied_reques
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = client().get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "a direct local scrape");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -414,6 +425,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         last = sign_in_forwarded(&app, &format!("198.51.100.{i}")).await;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    app.finish().await;
 
     // Behind a trusted proxy, each forwarded client has its own quota.
     let app = crate::helpers::spawn_app_with(0, |web| {
@@ -432,6 +444,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         StatusCode::UNAUTHORIZED,
         "another client behind the same proxy is not throttled"
     );
+    app.finish().await;
 }
 
 /// A wrong-password sign-in whose request names `forwarded` in X-Forwarded-For.
@@ -496,6 +509,7 @@ async fn the_log_shows_200_entries_a_page_and_keeps_the_filter_across_pages() {
         let r = app.get(&format!("{base}{odd}")).await;
         assert_eq!(r.status(), StatusCode::OK, "{odd}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -570,6 +584,7 @@ async fn client_and_server_lists_come_a_page_at_a_time_with_a_search() {
         crate::helpers::select(&html, "tr.server-row .server-name"),
         ["beta"]
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -594,7 +609,7 @@ async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
         port: 2087,
         module: applinks::domain::server::Module::Cpanel,
         username: "root".into(),
-        auth_kind: "token",
+        auth_kind: applinks::domain::server::AuthKind::Token,
         use_tls: true,
         verify_tls: true,
         enabled: true,
@@ -618,4 +633,5 @@ async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
         .await
         .unwrap();
     assert!(updated);
+    app.finish().await;
 }

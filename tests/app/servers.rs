@@ -9,16 +9,7 @@ use applinks::whm::sim::{self, SimConfig, SimHandle};
 use applinks::whm::types::Account;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, location, select, spawn_app};
-
-async fn spawn_sim(accounts: usize) -> SimHandle {
-    sim::spawn(SimConfig {
-        accounts,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
+use crate::helpers::{TestApp, location, select, sim_account, spawn_app, spawn_sim};
 
 /// The add form's fields for a server on `127.0.0.1:port` over plain http (the simulator).
 fn fields<'a>(name: &'a str, port: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -59,22 +50,6 @@ async fn add_server(app: &TestApp, fields: &[(&str, &str)]) -> i64 {
 async fn add_sim_server(app: &TestApp, sim: &SimHandle, name: &str) -> i64 {
     let port = sim.addr.port().to_string();
     add_server(app, &fields(name, &port, &sim.token)).await
-}
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-/// POSTs a button's form and answers the page it redirects to.
-async fn press(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> String {
-    let r = app.post_form(path, fields).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-    let (status, html) = app.text(&location(r.headers())).await;
-    assert_eq!(status, StatusCode::OK);
-    html
 }
 
 #[tokio::test]
@@ -149,6 +124,7 @@ async fn an_added_server_is_listed_and_its_token_appears_in_no_page() {
         .await
         .unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(token));
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -188,7 +164,7 @@ async fn invalid_server_fields_answer_422_with_a_message_per_field_and_save_noth
             "the form is shown again"
         );
     }
-    assert_eq!(count(&app, "servers").await, 0, "nothing saved");
+    assert_eq!(app.count("servers").await, 0, "nothing saved");
 
     // The posted values come back, so nothing has to be typed twice.
     let r = app
@@ -208,7 +184,8 @@ async fn invalid_server_fields_answer_422_with_a_message_per_field_and_save_noth
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert_eq!(select(&html, ".field-error[data-field=name]").len(), 1);
-    assert_eq!(count(&app, "servers").await, 1);
+    assert_eq!(app.count("servers").await, 1);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -224,7 +201,7 @@ async fn test_connection_stores_and_shows_the_version_the_simulator_reports() {
     .unwrap();
     let id = add_sim_server(&app, &sim, "Sim").await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("11.126.0.9"), "{flash}");
     assert_eq!(
@@ -243,6 +220,7 @@ async fn test_connection_stores_and_shows_the_version_the_simulator_reports() {
             .await
             .unwrap();
     assert_eq!(stored, (Some("11.126.0.9".to_string()), true));
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -261,7 +239,7 @@ async fn editing_a_server_with_a_blank_token_keeps_the_stored_one() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     assert_eq!(select(&html, ".server-title"), vec!["Sim renamed"]);
     assert_eq!(select(&html, ".flash-error"), Vec::<String>::new());
     assert!(select(&html, ".flash-success")[0].contains(&sim.version));
@@ -271,7 +249,7 @@ async fn editing_a_server_with_a_blank_token_keeps_the_stored_one() {
         .post_form(&edit, &fields("Sim renamed", &port, "not-the-token"))
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     assert_eq!(select(&html, ".flash-error").len(), 1);
 
     // Switching to password authentication needs the password.
@@ -284,6 +262,7 @@ async fn editing_a_server_with_a_blank_token_keeps_the_stored_one() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert_eq!(select(&html, ".field-error[data-field=secret]").len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -297,8 +276,9 @@ async fn password_authentication_reaches_the_simulator_too() {
         &with(fields("Sim", &port, &sim.token), "auth_kind", "password"),
     )
     .await;
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     assert!(select(&html, ".flash-success")[0].contains(&sim.version));
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -309,7 +289,7 @@ async fn a_wrong_token_is_reported_as_access_denied() {
     let port = sim.addr.port().to_string();
     let id = add_server(&app, &fields("Sim", &port, "WRONGTOKEN")).await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     let flash = select(&html, ".flash-error").join(" ");
     assert!(flash.to_lowercase().contains("access denied"), "{flash}");
     assert!(!flash.contains("WRONGTOKEN"));
@@ -318,6 +298,7 @@ async fn a_wrong_token_is_reported_as_access_denied() {
         .await
         .unwrap();
     assert_eq!(version, None, "no version without an answer");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -331,9 +312,10 @@ async fn a_closed_port_is_reported_as_connection_refused() {
     let port = port.to_string();
     let id = add_server(&app, &fields("Nothing here", &port, "tok")).await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/test"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/test"), &[]).await;
     let flash = select(&html, ".flash-error").join(" ");
     assert!(flash.contains("refused"), "{flash}");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -342,22 +324,22 @@ async fn a_server_with_accounts_is_removed_only_when_the_removal_is_confirmed() 
     app.login_full_admin().await;
     let sim = spawn_sim(3).await;
     let id = add_sim_server(&app, &sim, "Sim").await;
-    press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
-    assert_eq!(count(&app, "accounts").await, 3);
+    app.press(&format!("/admin/servers/{id}/import"), &[]).await;
+    assert_eq!(app.count("accounts").await, 3);
 
     let delete = format!("/admin/servers/{id}/delete");
-    let html = press(&app, &delete, &[]).await;
+    let html = app.press(&delete, &[]).await;
     let flash = select(&html, ".flash-error").join(" ");
     assert!(flash.contains("3 accounts"), "{flash}");
     assert_eq!(select(&html, "#remove-server input[name=confirm]").len(), 1);
-    assert_eq!(count(&app, "servers").await, 1, "refused");
-    assert_eq!(count(&app, "accounts").await, 3);
+    assert_eq!(app.count("servers").await, 1, "refused");
+    assert_eq!(app.count("accounts").await, 3);
 
-    let html = press(&app, &delete, &[("confirm", "on")]).await;
+    let html = app.press(&delete, &[("confirm", "on")]).await;
     assert_eq!(select(&html, ".flash-success").len(), 1);
-    assert_eq!(count(&app, "servers").await, 0);
-    assert_eq!(count(&app, "accounts").await, 0);
-    assert_eq!(count(&app, "clients").await, 3, "clients stay");
+    assert_eq!(app.count("servers").await, 0);
+    assert_eq!(app.count("accounts").await, 0);
+    assert_eq!(app.count("clients").await, 3, "clients stay");
     assert_eq!(
         app.get(&format!("/admin/servers/{id}")).await.status(),
         StatusCode::NOT_FOUND
@@ -365,8 +347,10 @@ async fn a_server_with_accounts_is_removed_only_when_the_removal_is_confirmed() 
 
     // A server without accounts goes without asking.
     let other = add_sim_server(&app, &sim, "Empty").await;
-    press(&app, &format!("/admin/servers/{other}/delete"), &[]).await;
-    assert_eq!(count(&app, "servers").await, 0);
+    app.press(&format!("/admin/servers/{other}/delete"), &[])
+        .await;
+    assert_eq!(app.count("servers").await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -377,14 +361,14 @@ async fn importing_fifty_accounts_creates_fifty_clients_and_importing_again_skip
     let id = add_sim_server(&app, &sim, "Sim").await;
     let import = format!("/admin/servers/{id}/import");
 
-    let html = press(&app, &import, &[]).await;
+    let html = app.press(&import, &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("created 50 clients"), "{flash}");
     assert!(flash.contains("created 50 accounts"), "{flash}");
     assert!(flash.contains("skipped 0"), "{flash}");
-    assert_eq!(count(&app, "clients").await, 50);
-    assert_eq!(count(&app, "client_users").await, 50, "an owner each");
-    assert_eq!(count(&app, "accounts").await, 50);
+    assert_eq!(app.count("clients").await, 50);
+    assert_eq!(app.count("client_users").await, 50, "an owner each");
+    assert_eq!(app.count("accounts").await, 50);
     assert_eq!(select(&html, ".account-row").len(), 50);
     assert_eq!(select(&html, ".account-count"), vec!["(50)"]);
     let first: (String, String, String, String) = sqlx::query_as(
@@ -404,15 +388,16 @@ async fn importing_fifty_accounts_creates_fifty_clients_and_importing_again_skip
         )
     );
 
-    let html = press(&app, &import, &[]).await;
+    let html = app.press(&import, &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("created 0 clients"), "{flash}");
     assert!(flash.contains("created 0 accounts"), "{flash}");
     assert!(flash.contains("skipped 50"), "{flash}");
     let reasons = select(&html, ".flash-info").join(" ");
     assert!(reasons.contains("50 already in applinks"), "{reasons}");
-    assert_eq!(count(&app, "clients").await, 50);
-    assert_eq!(count(&app, "accounts").await, 50);
+    assert_eq!(app.count("clients").await, 50);
+    assert_eq!(app.count("accounts").await, 50);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -446,7 +431,7 @@ async fn import_matches_clients_by_email_whatever_the_case_but_only_as_pending_a
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let id = add_sim_server(&app, &sim, "Sim").await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(
         flash.contains("created 2 clients (1 without an e-mail)"),
@@ -493,6 +478,7 @@ async fn import_matches_clients_by_email_whatever_the_case_but_only_as_pending_a
         select(&html, ".pending-row .pending-client"),
         vec!["Existing Ltd", "second.example.test"]
     );
+    app.finish().await;
 }
 
 /// The client each of `users` was imported under: (user, client id, client name, client
@@ -509,17 +495,6 @@ async fn clients_of(app: &TestApp) -> Vec<(String, i64, String, Option<String>, 
     .unwrap()
 }
 
-/// Adds an account to the simulator through its control endpoint, as a test harness would.
-async fn sim_account(sim: &SimHandle, user: &str, domain: &str, email: &str) {
-    let r = crate::helpers::client()
-        .post(format!("{}/__sim/accounts", sim.url))
-        .json(&serde_json::json!({ "user": user, "domain": domain, "email": email }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{user}");
-}
-
 #[tokio::test]
 async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
     let app = spawn_app().await;
@@ -530,24 +505,21 @@ async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
         "multi",
         "multi.test",
         "Lead@Multi.Test, billing@other.test",
-    )
-    .await;
-    sim_account(&sim, "known", "known.test", " jane@acme.example ,x@y.test").await;
+    );
+    sim_account(&sim, "known", "known.test", " jane@acme.example ,x@y.test");
     sim_account(
         &sim,
         "badfirst",
         "badfirst.test",
         "*unknown*, second@first.test",
-    )
-    .await;
+    );
     // The second address of a list is not the account's: no match on it.
     sim_account(
         &sim,
         "second",
         "second.test",
         "nobody@none.test, jane@acme.example",
-    )
-    .await;
+    );
     let r = app
         .post_form(
             "/admin/clients/new",
@@ -557,7 +529,7 @@ async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let id = add_sim_server(&app, &sim, "Sim").await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("created 3 clients,"), "{flash}");
     assert!(flash.contains("created 3 accounts"), "{flash}");
@@ -604,6 +576,7 @@ async fn a_comma_separated_email_is_read_as_its_first_usable_address() {
             ),
         ]
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -637,14 +610,14 @@ async fn accounts_listed_without_an_email_each_get_a_client_of_their_own_and_rei
     let id = add_sim_server(&app, &sim, "Sim").await;
     let import = format!("/admin/servers/{id}/import");
 
-    let html = press(&app, &import, &[]).await;
+    let html = app.press(&import, &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(
         flash.contains("created 5 clients (5 without an e-mail)"),
         "{flash}"
     );
     assert!(flash.contains("created 5 accounts, skipped 0"), "{flash}");
-    assert_eq!(count(&app, "pending_accounts").await, 0, "nothing matched");
+    assert_eq!(app.count("pending_accounts").await, 0, "nothing matched");
     let rows = clients_of(&app).await;
     let names: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
     assert_eq!(
@@ -665,7 +638,7 @@ async fn accounts_listed_without_an_email_each_get_a_client_of_their_own_and_rei
         rows.iter().all(|r| r.3.is_none() && r.4.is_none()),
         "{rows:?}"
     );
-    assert_eq!(count(&app, "clients").await, 6);
+    assert_eq!(app.count("clients").await, 6);
 
     let (_, page) = app.text(&format!("/admin/clients/{}", rows[0].1)).await;
     assert_eq!(
@@ -677,13 +650,14 @@ async fn accounts_listed_without_an_email_each_get_a_client_of_their_own_and_rei
         vec!["empty"]
     );
 
-    let html = press(&app, &import, &[]).await;
+    let html = app.press(&import, &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(flash.contains("created 0 clients,"), "{flash}");
     assert!(flash.contains("created 0 accounts, skipped 5"), "{flash}");
     assert_eq!(clients_of(&app).await, rows, "nothing changed");
-    assert_eq!(count(&app, "clients").await, 6);
-    assert_eq!(count(&app, "client_users").await, 6);
+    assert_eq!(app.count("clients").await, 6);
+    assert_eq!(app.count("client_users").await, 6);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -718,7 +692,7 @@ async fn accounts_with_fields_applinks_cannot_store_are_named_and_the_rest_is_im
     }
     let id = add_sim_server(&app, &sim, "Sim").await;
 
-    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-success").join(" ");
     assert!(
         flash.contains("created 3 clients (1 without an e-mail)"),
@@ -761,6 +735,7 @@ async fn accounts_with_fields_applinks_cannot_store_are_named_and_the_rest_is_im
             ),
         ]
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -770,11 +745,12 @@ async fn an_import_from_an_unreachable_server_changes_nothing_and_says_why() {
     let sim = spawn_sim(5).await;
     let port = sim.addr.port().to_string();
     let id = add_server(&app, &fields("Sim", &port, "WRONG")).await;
-    let html = press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    let html = app.press(&format!("/admin/servers/{id}/import"), &[]).await;
     let flash = select(&html, ".flash-error").join(" ");
     assert!(flash.to_lowercase().contains("access denied"), "{flash}");
-    assert_eq!(count(&app, "accounts").await, 0);
-    assert_eq!(count(&app, "clients").await, 0);
+    assert_eq!(app.count("accounts").await, 0);
+    assert_eq!(app.count("clients").await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -825,6 +801,7 @@ async fn an_admin_without_configure_servers_gets_403_on_every_servers_route() {
         .await
         .unwrap();
     assert_eq!(names, vec!["Sim"], "nothing changed");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -860,7 +837,7 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("standard input"), "{err}");
-    assert_eq!(count(&app, "servers").await, 0);
+    assert_eq!(app.count("servers").await, 0);
 
     let stdin = format!("{}\n", sim.token);
     let id = applinks::cli::server::add(&app.pool, &secrets, &args, &stdin)
@@ -893,6 +870,7 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         (again.accounts_created.len(), again.skipped_total()),
         (0, 4)
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -900,9 +878,9 @@ async fn the_owner_of_a_client_imported_without_an_email_can_use_the_client_area
     let app = spawn_app().await;
     app.login_full_admin().await;
     let sim = spawn_sim(0).await;
-    sim_account(&sim, "anon", "anon.test", "*unknown*").await;
+    sim_account(&sim, "anon", "anon.test", "*unknown*");
     let id = add_sim_server(&app, &sim, "Sim").await;
-    press(&app, &format!("/admin/servers/{id}/import"), &[]).await;
+    app.press(&format!("/admin/servers/{id}/import"), &[]).await;
 
     // The one-time token `/sso/cpanel` would hand out, stored directly (by its SHA-256):
     // what matters here is the client area with an owner that has no e-mail.
@@ -924,4 +902,5 @@ async fn the_owner_of_a_client_imported_without_an_email_can_use_the_client_area
     assert_eq!(status, StatusCode::OK);
     assert_eq!(select(&page, ".client-name"), vec!["anon.test"]);
     assert_eq!(select(&page, ".client-email"), vec!["no e-mail"]);
+    app.finish().await;
 }

@@ -27,12 +27,7 @@ async fn setup() -> (TestApp, SimHandle, Vec<i64>) {
     .execute(&app.pool)
     .await
     .expect("owner users");
-    let r = app
-        .post_form("/admin/setup/application-links/cpanel/enable", &[])
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let status = app.wait_idle("cpanel").await;
-    assert_eq!(status["state"], "active", "{status}");
+    app.enable("cpanel").await;
     (app, sim, ids)
 }
 
@@ -105,23 +100,6 @@ fn autologin_fields(sim: &SimHandle, user: &str, link: &str) -> Vec<(String, Str
     ]
 }
 
-async fn autologin(app: &TestApp, fields: &[(String, String)]) -> (StatusCode, Value) {
-    let r = client()
-        .post(app.url("/sso/cpanel"))
-        .form(fields)
-        .send()
-        .await
-        .expect("autologin");
-    (r.status(), r.json().await.expect("JSON answer"))
-}
-
-async fn token_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from sso_tokens")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn clicking_a_link_in_cpanel_signs_the_client_in_and_lands_on_the_destination() {
     let (app, sim, _) = setup().await;
@@ -154,6 +132,7 @@ async fn clicking_a_link_in_cpanel_signs_the_client_in_and_lands_on_the_destinat
     assert_eq!(select(&html, ".client-name"), ["Client of user0001"]);
     assert_eq!(select(&html, ".client-user"), ["Owner Client of user0001"]);
     assert_eq!(select(&html, "h1"), ["Open Ticket"]);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -217,6 +196,7 @@ async fn cpanels_exact_autologin_request_without_user_or_app_signs_the_client_in
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = post_autologin(&app.url("/sso/cpanel/no_such_link"), &fields).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -288,6 +268,7 @@ async fn the_customers_cpanel_shows_the_links_in_applinks_own_group_with_icons_i
         .await
         .unwrap();
     assert_eq!(select(&html, &format!("{group} h2")), ["Your Account"]);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -319,6 +300,7 @@ async fn every_client_destination_shows_its_page_to_a_signed_in_client_and_sends
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert_eq!(select(&html, ".no-password-sign-in").len(), 1);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -343,6 +325,7 @@ async fn a_used_token_answers_410_with_a_sign_in_link() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::GONE);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -369,6 +352,7 @@ async fn a_token_older_than_120_seconds_answers_410() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "not signed in");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -382,6 +366,7 @@ async fn a_client_session_gives_no_access_to_the_admin_area() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(r.headers()), "/admin/login", "{path}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -431,12 +416,16 @@ async fn wrong_credentials_are_refused_with_403_and_store_nothing() {
     // The keyless URL refuses a wrong `user` too.
     let mut keyless = autologin_fields(&sim, "user0001", OPEN_TICKET);
     keyless[2].1 = "user0002".into();
-    assert_eq!(autologin(&app, &keyless).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(token_count(&app).await, 0);
+    assert_eq!(
+        app.autologin("/sso/cpanel", &keyless).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.count("sso_tokens").await, 0);
 
     let (status, body) = post_autologin(&url, &good).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(token_count(&app).await, 1);
+    assert_eq!(app.count("sso_tokens").await, 1);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -455,7 +444,7 @@ async fn sso_switched_off_for_the_client_or_its_user_redirects_to_an_explaining_
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, body) = autologin(&app, &fields).await;
+    let (status, body) = app.autologin("/sso/cpanel", &fields).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["redirect_url"], expected);
     // The customer's button lands on the same page.
@@ -471,10 +460,10 @@ async fn sso_switched_off_for_the_client_or_its_user_redirects_to_an_explaining_
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, body) = autologin(&app, &fields).await;
+    let (status, body) = app.autologin("/sso/cpanel", &fields).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["redirect_url"], expected);
-    assert_eq!(token_count(&app).await, 0);
+    assert_eq!(app.count("sso_tokens").await, 0);
 
     let r = client().get(&expected).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -483,6 +472,7 @@ async fn sso_switched_off_for_the_client_or_its_user_redirects_to_an_explaining_
     assert!(notice.contains("switched off"), "{notice}");
     assert!(notice.contains("client-area credentials"), "{notice}");
     assert_eq!(select(&html, "form").len(), 0, "no fake password form");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -520,6 +510,7 @@ async fn a_json_autologin_body_works_like_a_form() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -534,19 +525,19 @@ async fn a_hidden_or_unknown_link_and_a_switched_off_application_are_refused_wit
     .execute(&app.pool)
     .await
     .unwrap();
-    let (status, _) = autologin(&app, &fields).await;
+    let (status, _) = app.autologin("/sso/cpanel", &fields).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     let mut unknown = fields.clone();
     unknown[0].1 = "applinks_nothing".into();
-    let (status, _) = autologin(&app, &unknown).await;
+    let (status, _) = app.autologin("/sso/cpanel", &unknown).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     unknown[0].1 = "someone_elses_app".into();
-    let (status, _) = autologin(&app, &unknown).await;
+    let (status, _) = app.autologin("/sso/cpanel", &unknown).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The keyless URL cannot tell which link is meant without `app`.
     unknown.remove(0);
-    let (status, body) = autologin(&app, &unknown).await;
+    let (status, body) = app.autologin("/sso/cpanel", &unknown).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "unknown_link");
 
@@ -555,9 +546,10 @@ async fn a_hidden_or_unknown_link_and_a_switched_off_application_are_refused_wit
         .execute(&app.pool)
         .await
         .unwrap();
-    let (status, _) = autologin(&app, &profile).await;
+    let (status, _) = app.autologin("/sso/cpanel", &profile).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(token_count(&app).await, 0);
+    assert_eq!(app.count("sso_tokens").await, 0);
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -577,7 +569,7 @@ async fn a_suspended_or_terminated_service_gets_no_token_but_a_page_that_says_wh
         assert_eq!(code, StatusCode::OK, "{status}");
         assert_eq!(body["redirect_url"], expected, "{status}");
     }
-    assert_eq!(token_count(&app).await, 0);
+    assert_eq!(app.count("sso_tokens").await, 0);
     let html = client()
         .get(&expected)
         .send()
@@ -588,6 +580,7 @@ async fn a_suspended_or_terminated_service_gets_no_token_but_a_page_that_says_wh
         .unwrap();
     let notice = select(&html, ".sso-suspended").join(" ");
     assert!(notice.contains("suspended"), "{notice}");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -637,6 +630,7 @@ async fn a_client_signs_out_and_an_admin_in_the_same_browser_stays_signed_in() {
         app.get("/client/tickets/new").await.status(),
         StatusCode::OK
     );
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -666,4 +660,5 @@ async fn a_client_sign_in_ends_after_its_absolute_lifetime_however_active() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.finish().await;
 }

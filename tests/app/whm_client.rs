@@ -2,39 +2,14 @@
 //! both auth forms, how each kind of failure is classified and retried, and that every call
 //! is a POST whose arguments travel in the body (whm-api.md §1).
 
-use applinks::whm::sim::{self, FaultsUpdate, SimConfig, SimHandle};
+use applinks::whm::sim::{self, FaultsUpdate, SimConfig};
 use applinks::whm::types::Account;
-use applinks::whm::{
-    Cause, ClientSettings, CreateLink, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient,
-};
+use applinks::whm::{Cause, ClientSettings, CreateLink, ErrorKind, ServerConn, WhmAuth, WhmClient};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::helpers::sim_conn;
-
-/// Retries without waiting to speak of, so failure tests stay fast.
-pub(crate) fn fast_settings() -> ClientSettings {
-    ClientSettings {
-        timeout_ms: 5_000,
-        retry_max_attempts: 3,
-        retry_base_delay_ms: 1,
-        ..ClientSettings::default()
-    }
-}
-
-pub(crate) async fn spawn_sim(accounts: usize) -> SimHandle {
-    sim::spawn(SimConfig {
-        accounts,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts")
-}
-
-pub(crate) fn client(sim: &SimHandle) -> ServerClient {
-    WhmClient::new(fast_settings()).server(&sim_conn(sim))
-}
+use crate::helpers::{fast_settings, link, sim_client, sim_conn, spawn_sim, tiny_png};
 
 /// A server record for a URL where no simulator (or no WHM at all) answers.
 fn conn_to(base_url: impl Into<String>) -> ServerConn {
@@ -48,42 +23,10 @@ fn conn_to(base_url: impl Into<String>) -> ServerConn {
     }
 }
 
-/// Base64 of a real 2×2 PNG, as an icon.
-pub(crate) fn tiny_png() -> String {
-    use base64::Engine as _;
-    let mut bytes = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut bytes, 2, 2);
-        encoder.set_color(png::ColorType::Rgba);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().unwrap();
-        writer.write_image_data(&[200; 16]).unwrap();
-    }
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A link as applinks creates it (whm-api.md §5).
-pub(crate) fn link(user: &str, key: &str, label: &str, order: u32) -> CreateLink {
-    CreateLink {
-        user: user.to_string(),
-        app: format!("applinks_{key}"),
-        implements: "support".to_string(),
-        label: label.to_string(),
-        subscriber_unique_id: "42".to_string(),
-        token: SecretString::from("link-secret-0123456789abcdef"),
-        autologin_token_url: Some("http://127.0.0.1:9/sso/cpanel".to_string()),
-        url: Some(format!("http://127.0.0.1:9/client/{key}")),
-        group_id: None,
-        order: Some(order.to_string()),
-        hide: false,
-        base64_png_image: None,
-    }
-}
-
 #[tokio::test]
 async fn version_answers_the_simulated_version() {
     let sim = spawn_sim(1).await;
-    assert_eq!(client(&sim).version().await.unwrap(), "11.134.0.5");
+    assert_eq!(sim_client(&sim).version().await.unwrap(), "11.134.0.5");
 }
 
 #[tokio::test]
@@ -96,7 +39,7 @@ async fn listaccts_answers_every_account_with_domain_email_and_suspension() {
         suspended: true,
     });
 
-    let accounts = client(&sim).listaccts().await.unwrap();
+    let accounts = sim_client(&sim).listaccts().await.unwrap();
 
     assert_eq!(accounts.len(), 4);
     assert_eq!(
@@ -119,7 +62,7 @@ async fn create_integration_link_sends_every_argument_the_simulator_accepts() {
     created.group_id = Some("software".into());
     created.base64_png_image = Some(tiny_png());
 
-    client(&sim)
+    sim_client(&sim)
         .create_integration_link(&created)
         .await
         .unwrap();
@@ -145,7 +88,7 @@ async fn labels_with_reserved_characters_arrive_intact() {
     let sim = spawn_sim(1).await;
     let label = "News & Announcements + 100% <new>?=#é";
 
-    client(&sim)
+    sim_client(&sim)
         .create_integration_link(&link("user0001", "announcements", label, 1))
         .await
         .unwrap();
@@ -159,7 +102,7 @@ async fn labels_with_reserved_characters_arrive_intact() {
 #[tokio::test]
 async fn list_integration_links_names_the_users_apps() {
     let sim = spawn_sim(2).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -182,7 +125,7 @@ async fn list_integration_links_names_the_users_apps() {
 #[tokio::test]
 async fn get_integration_link_user_config_answers_the_link_without_its_token() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -206,7 +149,7 @@ async fn get_integration_link_user_config_answers_the_link_without_its_token() {
 #[tokio::test]
 async fn update_integration_link_token_changes_only_the_token() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -229,7 +172,7 @@ async fn update_integration_link_token_changes_only_the_token() {
 #[tokio::test]
 async fn remove_integration_link_removes_only_that_app() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -248,7 +191,7 @@ async fn remove_integration_link_removes_only_that_app() {
 #[tokio::test]
 async fn integration_groups_are_created_listed_and_removed() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
 
     whm.create_integration_group("user0001", "billing_tools", "Billing", 3)
         .await
@@ -274,7 +217,7 @@ async fn integration_groups_are_created_listed_and_removed() {
 async fn a_group_may_have_a_negative_order_and_no_label() {
     let sim = spawn_sim(1).await;
 
-    client(&sim)
+    sim_client(&sim)
         .create_integration_group("user0001", "tools", "", -5)
         .await
         .unwrap();
@@ -287,7 +230,7 @@ async fn a_group_may_have_a_negative_order_and_no_label() {
 #[tokio::test]
 async fn get_users_links_answers_the_apps_per_service_in_order() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     let mut profile = link("user0001", "profile", "Manage Profile", 1);
     profile.implements = "billing".into();
     whm.create_integration_link(&profile).await.unwrap();
@@ -388,7 +331,7 @@ async fn http_500s_are_retried_up_to_the_maximum_then_reported_as_transient() {
     })
     .unwrap();
 
-    let err = client(&sim).version().await.unwrap_err();
+    let err = sim_client(&sim).version().await.unwrap_err();
 
     assert_eq!(err.kind, ErrorKind::Transient);
     assert_eq!(err.cause, Cause::Http(500));
@@ -452,7 +395,7 @@ async fn a_server_that_never_answers_times_out_as_a_transient_error() {
 async fn result_0_is_a_permanent_error_with_the_servers_reason_and_no_retry() {
     let sim = spawn_sim(1).await;
 
-    let err = client(&sim)
+    let err = sim_client(&sim)
         .create_integration_link(&link("nobody", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap_err();
@@ -469,7 +412,10 @@ async fn result_0_is_a_permanent_error_with_the_servers_reason_and_no_retry() {
 async fn an_empty_user_answers_the_may_not_be_empty_reason() {
     let sim = spawn_sim(1).await;
 
-    let err = client(&sim).list_integration_links("").await.unwrap_err();
+    let err = sim_client(&sim)
+        .list_integration_links("")
+        .await
+        .unwrap_err();
 
     assert_eq!(err.cause, Cause::Api);
     assert_eq!(err.reason, "The value of “user” may not be empty.");
@@ -484,7 +430,7 @@ async fn fail_users_answer_the_unknown_user_reason_though_the_server_has_them() 
     })
     .await
     .unwrap();
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
 
     assert!(whm.list_integration_links("user0001").await.is_ok());
     let err = whm.list_integration_links("user0002").await.unwrap_err();

@@ -15,8 +15,7 @@ use futures::future::BoxFuture;
 use scraper::{Html, Selector};
 use serde_json::{Value, json};
 
-use crate::helpers::{attr, select};
-use crate::whm_client::{client, link, spawn_sim, tiny_png};
+use crate::helpers::{attr, link, select, sim_client, spawn_sim, tiny_png};
 
 /// A browser that does not follow redirects, so 303s can be asserted.
 fn browser() -> reqwest::Client {
@@ -139,7 +138,7 @@ fn sim_args_refuse_a_rate_above_1_and_an_unknown_module() {
 #[tokio::test]
 async fn state_shows_every_argument_of_a_created_link_as_received() {
     let sim = spawn_sim(2).await;
-    client(&sim)
+    sim_client(&sim)
         .create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 5))
         .await
         .unwrap();
@@ -166,7 +165,7 @@ async fn state_shows_every_argument_of_a_created_link_as_received() {
 #[tokio::test]
 async fn re_creating_an_app_replaces_its_link() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -185,7 +184,7 @@ async fn re_creating_an_app_replaces_its_link() {
 #[tokio::test]
 async fn removing_the_last_link_leaves_the_user_with_no_links() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -229,7 +228,7 @@ async fn assert_refused(sim: &SimHandle, function: &str, args: &[(&str, &str)], 
 /// also means "replaces nothing".
 async fn sim_with_a_link_and_a_group() -> SimHandle {
     let sim = spawn_sim(2).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -635,7 +634,7 @@ async fn a_body_larger_than_1_mib_is_refused_with_413_and_stores_nothing() {
 #[tokio::test]
 async fn the_token_is_stored_apart_and_never_answered_with_the_user_config() {
     let sim = spawn_sim(1).await;
-    client(&sim)
+    sim_client(&sim)
         .create_integration_link(&link("user0001", "ticket_open", "Open Ticket", 1))
         .await
         .unwrap();
@@ -761,7 +760,7 @@ async fn faults_change_at_run_time_and_answer_the_new_settings() {
 #[tokio::test]
 async fn accounts_added_and_removed_at_run_time_are_seen_by_the_api() {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     let added = browser()
         .post(format!("{}/__sim/accounts", sim.url))
         .json(&json!({ "user": "newbie", "domain": "newbie.example.test", "email": "n@example.test" }))
@@ -831,7 +830,7 @@ async fn shutting_down_does_not_wait_for_a_hanging_call() {
 async fn the_cpanel_page_shows_groups_in_order_with_icons_and_labels_and_ungrouped_links_under_preferences()
  {
     let sim = spawn_sim(1).await;
-    let whm = client(&sim);
+    let whm = sim_client(&sim);
     whm.create_integration_group("user0001", "applinks", "Billing & Support", 5)
         .await
         .unwrap();
@@ -1032,7 +1031,7 @@ async fn sim_with_link(autologin_url: &str) -> (SimHandle, RecordingSleeper) {
     created.url = Some(FALLBACK.to_string());
     created.group_id = Some("applinks".to_string());
     created.base64_png_image = Some(tiny_png());
-    client(&sim)
+    sim_client(&sim)
         .create_integration_link(&created)
         .await
         .unwrap();

@@ -78,6 +78,7 @@ async fn two_worker_processes_share_one_operation_without_double_work() {
         let status = exited.expect("worker exits within 10 s of SIGTERM");
         assert!(status.success(), "{status}");
     }
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -130,6 +131,7 @@ async fn a_worker_killed_mid_operation_is_replaced_and_the_operation_still_conve
     assert_eq!(app.unfinished_jobs().await, 0);
     replacement.kill().ok();
     replacement.wait().ok();
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -168,6 +170,7 @@ async fn the_provision_benchmark_runs_prints_its_figures_and_drops_its_database(
     .await
     .unwrap();
     assert_eq!(left, 0, "scratch database dropped");
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -199,6 +202,7 @@ async fn an_operation_whose_server_is_removed_before_its_job_runs_still_finishes
     assert_eq!(app.unfinished_jobs().await, 0);
     worker.kill().ok();
     worker.wait().ok();
+    app.finish().await;
 }
 
 #[tokio::test]
@@ -232,6 +236,8 @@ async fn a_job_that_keeps_failing_on_our_side_ends_as_a_failed_server_with_a_war
             && r[3].contains("storage refused")),
         "{warnings:?}"
     );
+    // Every attempt of the job failed: apalis keeps it as failed, as expected here.
+    app.finish_leaving_jobs();
 }
 
 #[tokio::test]
@@ -276,4 +282,5 @@ async fn a_worker_process_with_listen_answers_health_readiness_and_metrics() {
     assert_eq!(health.unwrap(), reqwest::StatusCode::OK);
     let text = metrics.unwrap().text().await.unwrap();
     assert!(text.contains("applinks_workers_alive"), "{text}");
+    app.finish().await;
 }

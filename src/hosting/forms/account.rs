@@ -1,67 +1,13 @@
-//! The form that adds a hosting account to a client by hand, and the account values the
-//! import shares with it (status, cPanel username).
+//! The form that adds a hosting account to a client by hand. The account values it checks
+//! (status, cPanel username) are the domain's, shared with the import.
 
 use serde::Deserialize;
 
 use super::{FieldErrors, plain_text};
+use crate::domain::account::{AccountStatus, MAX_USERNAME_CHARS, parse_cpanel_username};
 use crate::domain::server::parse_host;
-
-/// cPanel's longest username on servers that raise its default limit of 16.
-const MAX_USERNAME_CHARS: usize = 32;
 /// The longest host name (RFC 1035).
 const MAX_DOMAIN_CHARS: usize = 253;
-
-/// An account's status (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountStatus {
-    Active,
-    Suspended,
-    Terminated,
-}
-
-impl AccountStatus {
-    pub const ALL: [AccountStatus; 3] = [
-        AccountStatus::Active,
-        AccountStatus::Suspended,
-        AccountStatus::Terminated,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Suspended => "suspended",
-            AccountStatus::Terminated => "terminated",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "Active",
-            AccountStatus::Suspended => "Suspended",
-            AccountStatus::Terminated => "Terminated",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.key() == key.trim())
-    }
-}
-
-/// A cPanel username: lowercase letters and digits, starting with a letter, at most 32
-/// characters (cPanel's default limit is 16; some servers allow more). Empty is allowed: an
-/// account whose username was never recorded.
-pub fn parse_cpanel_username(input: &str) -> Option<String> {
-    let user = input.trim().to_ascii_lowercase();
-    if user.is_empty() {
-        return Some(user);
-    }
-    let ok = user.len() <= MAX_USERNAME_CHARS
-        && user.starts_with(|c: char| c.is_ascii_lowercase())
-        && user
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    ok.then_some(user)
-}
 
 /// The form that adds an account to a client by hand.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -154,14 +100,6 @@ impl AccountForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpanel_usernames_are_lowercase_alphanumerics() {
-        assert_eq!(parse_cpanel_username("User0001"), Some("user0001".into()));
-        assert_eq!(parse_cpanel_username(""), Some(String::new()));
-        assert_eq!(parse_cpanel_username("1abc"), None);
-        assert_eq!(parse_cpanel_username("ab_c"), None);
-    }
 
     #[test]
     fn every_account_text_field_refuses_control_characters() {

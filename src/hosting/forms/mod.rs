@@ -15,9 +15,9 @@ pub mod account;
 pub mod client;
 pub mod server;
 
-pub use account::{AccountForm, AccountInput, AccountStatus, parse_cpanel_username};
+pub use account::{AccountForm, AccountInput};
 pub use client::{ClientForm, ClientInput, UserForm, UserInput};
-pub use server::{AuthKind, ServerForm, ServerInput, ServerValues, credential_reach_changes};
+pub use server::{ServerForm, ServerInput, ServerValues, credential_reach_changes};
 
 /// One message per field that needs correcting, keyed by the form field's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,52 +8,13 @@ use serde::Deserialize;
 
 use super::{FieldErrors, name, plain_text, ticked};
 use crate::db::servers::{Server, ServerFields};
-use crate::domain::server::{Module, parse_host};
+use crate::domain::server::{AuthKind, Module, parse_host};
 
 const MAX_NAME_CHARS: usize = 100;
 /// The longest host name (RFC 1035); IPv6 addresses are shorter.
 const MAX_HOSTNAME_CHARS: usize = 253;
 const MAX_USERNAME_CHARS: usize = 64;
 const MAX_SECRET_CHARS: usize = 1024;
-
-/// How applinks authenticates to a server (whm-api.md §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthKind {
-    /// `Authorization: whm USER:TOKEN`.
-    Token,
-    /// HTTP Basic.
-    Password,
-}
-
-impl AuthKind {
-    pub const ALL: [AuthKind; 2] = [AuthKind::Token, AuthKind::Password];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            AuthKind::Token => "token",
-            AuthKind::Password => "password",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            AuthKind::Token => "API token",
-            AuthKind::Password => "Password",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.key() == key.trim())
-    }
-
-    /// "the API token" or "the password", for messages.
-    pub fn the_secret(self) -> &'static str {
-        match self {
-            AuthKind::Token => "the API token",
-            AuthKind::Password => "the password",
-        }
-    }
-}
 
 /// The server form as posted. The secret is never echoed back into a page.
 #[derive(Clone, Default, Deserialize)]
@@ -154,9 +115,9 @@ impl From<&Server> for ServerValues {
             name: server.name.clone(),
             hostname: server.hostname.clone(),
             port: server.port.to_string(),
-            module: server.module.clone(),
+            module: server.module.key().to_string(),
             username: server.username.clone(),
-            auth_kind: server.auth_kind.clone(),
+            auth_kind: server.auth_kind.key().to_string(),
             use_tls: server.use_tls,
             verify_tls: server.verify_tls,
             enabled: server.enabled,
@@ -250,7 +211,7 @@ impl ServerForm {
                     port,
                     module,
                     username: username.to_string(),
-                    auth_kind: auth.key(),
+                    auth_kind: auth,
                     use_tls: ticked(&self.use_tls),
                     verify_tls: ticked(&self.verify_tls),
                     enabled: ticked(&self.enabled),
@@ -273,7 +234,7 @@ pub fn credential_reach_changes(current: &Server, new: &ServerFields) -> Vec<&'s
     if !current.hostname.eq_ignore_ascii_case(&new.hostname) {
         changed.push("host name");
     }
-    if current.port != i32::from(new.port) {
+    if current.port != new.port {
         changed.push("port");
     }
     if current.use_tls != new.use_tls {
@@ -381,10 +342,10 @@ mod tests {
             id: 1,
             name: f.name.clone(),
             hostname: f.hostname.clone(),
-            port: i32::from(f.port),
-            module: f.module.key().to_string(),
+            port: f.port,
+            module: f.module,
             username: f.username.clone(),
-            auth_kind: f.auth_kind.to_string(),
+            auth_kind: f.auth_kind,
             use_tls: f.use_tls,
             verify_tls: f.verify_tls,
             enabled: f.enabled,

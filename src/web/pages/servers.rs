@@ -8,7 +8,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,12 +19,13 @@ use tower_sessions::Session;
 use crate::db;
 use crate::db::accounts::{Account, Pending};
 use crate::db::servers::{Removal, Server};
+use crate::domain::server::AuthKind;
 use crate::domain::server::Module;
-use crate::hosting::forms::{AuthKind, FieldErrors, ServerForm, ServerValues};
+use crate::hosting::forms::{FieldErrors, ServerForm, ServerValues};
 use crate::hosting::import::{ImportError, import_accounts};
 use crate::hosting::servers::{self as service, SaveError};
+use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
-use crate::web::pages::clients::account_changed;
 use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};
 
@@ -40,13 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::servers_pending::router())
 }
 
-/// A record id from the path; anything else is a 404, like an id that does not exist.
-pub(crate) fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>().map_err(|_| AppError::NotFound)
-}
-
-async fn find(state: &AppState, raw_id: &str) -> AppResult<Server> {
-    let id = parse_id(raw_id)?;
+async fn find(state: &AppState, id: i64) -> AppResult<Server> {
     db::servers::find(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -169,9 +164,9 @@ pub struct ServerPage {
 async fn show(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<ServerPage> {
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     let accounts = db::accounts::for_server(&state.pool, server.id).await?;
     let pending = db::accounts::pending_for_server(&state.pool, server.id).await?;
     Ok(ServerPage {
@@ -185,9 +180,9 @@ async fn show(
 async fn edit_form(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<ServerFormPage> {
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     Ok(ServerFormPage::new(
         chrome,
         Some(server.id),
@@ -199,12 +194,12 @@ async fn edit_form(
 async fn update(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
     Form(form): Form<ServerForm>,
 ) -> AppResult<Response> {
     // Checked before any database work, so a hostile value never gets that far.
     let checked = form.validate(false);
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     let input = match checked {
         Ok(input) => input,
         Err(errors) => return invalid(&state, &session, Some(server.id), &form, errors).await,
@@ -235,9 +230,9 @@ async fn update(
 async fn test_connection(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     match service::test_connection(&state.pool, &state.whm, &state.secrets, &server).await {
         Ok(version) => {
             flash(
@@ -266,14 +261,11 @@ async fn test_connection(
 async fn import(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     match import_accounts(&state.pool, &state.whm, &state.secrets, server.id).await {
         Ok(summary) => {
-            for account_id in &summary.accounts_created {
-                account_changed(&state, *account_id).await?;
-            }
             flash(&session, "success", summary.sentence()).await?;
             if summary.pending > 0 {
                 flash(
@@ -301,6 +293,7 @@ async fn import(
             .await?
         }
         Err(ImportError::Db(err)) => return Err(err.into()),
+        Err(ImportError::Provisioning(err)) => return Err(err.into()),
     }
     Ok(Redirect::to(&format!("/admin/servers/{}", server.id)))
 }
@@ -314,10 +307,10 @@ struct RemoveForm {
 async fn remove(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
     Form(form): Form<RemoveForm>,
 ) -> AppResult<Redirect> {
-    let server = find(&state, &id).await?;
+    let server = find(&state, id).await?;
     let confirmed = form.confirm.is_some_and(|v| !v.is_empty());
     let mut conn = state.pool.acquire().await?;
     match db::servers::remove(&mut conn, server.id, confirmed).await? {

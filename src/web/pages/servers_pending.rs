@@ -7,15 +7,15 @@
 //! username was added by hand meanwhile) a 400 that says to dismiss it. Nothing changes then.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Redirect;
 use axum::routing::post;
 use tower_sessions::Session;
 
 use crate::db;
 use crate::hosting::pending::{self, Dismissed, PendingError};
+use crate::web::extract::Path;
 use crate::web::layout::flash;
-use crate::web::pages::servers::parse_id;
 use crate::web::{AppError, AppResult, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -39,8 +39,7 @@ impl From<PendingError> for AppError {
 }
 
 /// The server named by the path; 404 when it does not exist.
-async fn server_id(state: &AppState, raw: &str) -> AppResult<i64> {
-    let id = parse_id(raw)?;
+async fn server_id(state: &AppState, id: i64) -> AppResult<i64> {
     db::servers::find(&state.pool, id)
         .await?
         .map(|s| s.id)
@@ -54,10 +53,9 @@ fn back(server_id: i64) -> Redirect {
 async fn confirm(
     State(state): State<AppState>,
     session: Session,
-    Path((id, pending_id)): Path<(String, String)>,
+    Path((id, pending_id)): Path<(i64, i64)>,
 ) -> AppResult<Redirect> {
-    let server_id = server_id(&state, &id).await?;
-    let pending_id = parse_id(&pending_id)?;
+    let server_id = server_id(&state, id).await?;
     let account = pending::confirm(&state.pool, server_id, pending_id).await?;
     flash(
         &session,
@@ -74,10 +72,9 @@ async fn confirm(
 async fn dismiss(
     State(state): State<AppState>,
     session: Session,
-    Path((id, pending_id)): Path<(String, String)>,
+    Path((id, pending_id)): Path<(i64, i64)>,
 ) -> AppResult<Redirect> {
-    let server_id = server_id(&state, &id).await?;
-    let pending_id = parse_id(&pending_id)?;
+    let server_id = server_id(&state, id).await?;
     let message = match pending::dismiss(&state.pool, server_id, pending_id).await? {
         Dismissed::OwnClient {
             account,
@@ -98,9 +95,9 @@ async fn dismiss(
 async fn confirm_all(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
-    let server_id = server_id(&state, &id).await?;
+    let server_id = server_id(&state, id).await?;
     let done = pending::confirm_all(&state.pool, server_id).await?;
     if done.confirmed.is_empty() && done.taken.is_empty() {
         return Err(PendingError::NotPending.into());

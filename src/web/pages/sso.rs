@@ -27,7 +27,7 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::db;
-use crate::domain::app::App;
+use crate::domain::account::AccountStatus;
 use crate::domain::links;
 use crate::web::layout::Chrome;
 use crate::web::pages::client::{CLIENT_ID_KEY, CLIENT_SINCE_KEY, CLIENT_USER_ID_KEY};
@@ -148,7 +148,7 @@ async fn autologin(
     if account.username.is_empty() || (!req.user.is_empty() && account.username != req.user) {
         return Ok(forbidden(BAD));
     }
-    let Ok(app) = account.module.parse::<App>() else {
+    let Some(app) = account.module.app() else {
         return Ok(forbidden(BAD));
     };
     let Some(stored) = db::sso::link_secret(&state.pool, account.id, app).await? else {
@@ -197,7 +197,7 @@ async fn autologin(
     let public = &state.settings.public_url;
     let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
     // No sign-in into a service that is not running; the page says why.
-    if account.status != "active" {
+    if account.status != AccountStatus::Active {
         tracing::info!(account = account.id, status = %account.status, "autologin refused: service not active");
         return Ok(redirect_json(format!(
             "{public}/client/login?sso=suspended&next={next}"

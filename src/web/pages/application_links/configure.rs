@@ -7,18 +7,19 @@ use std::collections::HashSet;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
-use super::{BASE, parse_app};
+use super::BASE;
 use crate::db;
 use crate::domain::app::App;
 use crate::domain::configuration::{self, ConfigErrors, ConfigInput};
 use crate::domain::links::{self, LinkSetting};
 use crate::jobs;
+use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult};
 
@@ -75,9 +76,8 @@ fn rows_of(settings: &[LinkSetting], errors: &ConfigErrors) -> Vec<LinkRow> {
 pub(super) async fn configure_form(
     State(pool): State<PgPool>,
     chrome: Chrome,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
 ) -> AppResult<ConfigurePage> {
-    let app = parse_app(&app)?;
     let settings = db::links::load(&pool, app).await?;
     let order = settings
         .iter()
@@ -134,10 +134,9 @@ pub(super) async fn save_configuration(
     State(pool): State<PgPool>,
     session: Session,
     chrome: Chrome,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let app = parse_app(&app)?;
     // The form has 15 links × 2 fields and a few more; anything far beyond is not ours.
     if fields.len() > MAX_FIELDS {
         return Err(AppError::BadRequest(format!(

@@ -2,15 +2,15 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::parse_app;
 use crate::db;
 use crate::db::operations::LogEntry;
 use crate::domain::app::App;
 use crate::domain::operation::Level;
+use crate::web::extract::Path;
 use crate::web::layout::Chrome;
 use crate::web::paging::Pager;
 use crate::web::{AppError, AppResult};
@@ -39,10 +39,6 @@ pub struct LogPage {
 }
 
 impl LogPage {
-    pub fn level_name(key: &str) -> &'static str {
-        key.parse::<Level>().map_or("?", Level::name)
-    }
-
     pub fn is_selected(&self, l: &Level) -> bool {
         self.level == Some(*l)
     }
@@ -59,10 +55,9 @@ impl LogPage {
 pub(super) async fn log(
     State(pool): State<PgPool>,
     chrome: Chrome,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
     Query(q): Query<LogQuery>,
 ) -> AppResult<LogPage> {
-    let app = parse_app(&app)?;
     let level = match q.level.as_deref().filter(|l| !l.is_empty() && *l != "all") {
         Some(l) => Some(l.parse::<Level>().map_err(AppError::BadRequest)?),
         None => None,

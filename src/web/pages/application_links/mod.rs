@@ -12,7 +12,7 @@ mod log;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,6 +26,7 @@ use crate::domain::app::App;
 use crate::domain::operation::AppStatus;
 use crate::jobs::{self, OperationError};
 use crate::web::error::wants_json;
+use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 
@@ -44,10 +45,6 @@ pub fn router() -> Router<AppState> {
 }
 
 const BASE: &str = "/admin/setup/application-links";
-
-fn parse_app(app: &str) -> Result<App, AppError> {
-    app.parse().map_err(|_| AppError::NotFound)
-}
 
 impl From<OperationError> for AppError {
     fn from(err: OperationError) -> Self {
@@ -153,17 +150,17 @@ async fn show(State(pool): State<PgPool>, chrome: Chrome) -> AppResult<Applicati
 async fn enable(
     State(pool): State<PgPool>,
     session: Session,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
 ) -> AppResult<Redirect> {
-    toggle(&pool, &session, parse_app(&app)?, true).await
+    toggle(&pool, &session, app, true).await
 }
 
 async fn disable(
     State(pool): State<PgPool>,
     session: Session,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
 ) -> AppResult<Redirect> {
-    toggle(&pool, &session, parse_app(&app)?, false).await
+    toggle(&pool, &session, app, false).await
 }
 
 async fn toggle(pool: &PgPool, session: &Session, app: App, on: bool) -> AppResult<Redirect> {
@@ -183,9 +180,8 @@ async fn toggle(pool: &PgPool, session: &Session, app: App, on: bool) -> AppResu
 async fn retry(
     State(pool): State<PgPool>,
     session: Session,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
 ) -> AppResult<Redirect> {
-    let app = parse_app(&app)?;
     match jobs::retry_failed(&pool, app).await {
         Ok(_) => {
             flash(
@@ -212,9 +208,8 @@ async fn status(
     State(pool): State<PgPool>,
     session: Session,
     headers: HeaderMap,
-    Path(app): Path<String>,
+    Path(app): Path<App>,
 ) -> AppResult<Response> {
-    let app = parse_app(&app)?;
     let token = crate::web::csrf::session_token(&session).await?;
     // One query: the application's switch and last operation.
     let overview = db::operations::overview(&pool, Some(app))

@@ -2,25 +2,26 @@
 //! operation that provisions it commit in one transaction (SPEC §5).
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{ClientPage, find};
 use crate::db;
-use crate::hosting::forms::{AccountForm, AccountStatus, FieldErrors};
+use crate::domain::account::AccountStatus;
+use crate::hosting::forms::{AccountForm, FieldErrors};
+use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
-use crate::web::pages::servers::parse_id;
 use crate::web::{AppError, AppResult, AppState};
 
 pub(super) async fn add_account(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
-    let client = find(&state, &id).await?;
+    let client = find(&state, id).await?;
     let servers = db::servers::choices(&state.pool).await?;
     let ids: Vec<i64> = servers.iter().map(|(id, _)| *id).collect();
     let errors = match form.validate(&ids) {
@@ -32,7 +33,7 @@ pub(super) async fn add_account(
                 input.server_id,
                 &input.username,
                 &input.domain,
-                input.status.key(),
+                input.status,
             )
             .await
             {
@@ -84,11 +85,10 @@ pub(super) struct StatusForm {
 pub(super) async fn set_account_status(
     State(state): State<AppState>,
     session: Session,
-    Path((id, account_id)): Path<(String, String)>,
+    Path((id, account_id)): Path<(i64, i64)>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
-    let client = find(&state, &id).await?;
-    let account_id = parse_id(&account_id)?;
+    let client = find(&state, id).await?;
     let Some(status) = AccountStatus::parse(&form.status) else {
         let chrome = Chrome::for_session(&state, &session, "/admin/clients").await?;
         let mut page = ClientPage::load(&state, chrome, client).await?;
@@ -97,13 +97,12 @@ pub(super) async fn set_account_status(
         return Ok(page.unprocessable());
     };
     let mut tx = state.pool.begin().await?;
-    let Some(previous) =
-        db::accounts::set_status(&mut *tx, client.id, account_id, status.key()).await?
+    let Some(previous) = db::accounts::set_status(&mut *tx, client.id, account_id, status).await?
     else {
         return Err(AppError::NotFound);
     };
-    let reactivated = status == AccountStatus::Active && previous != status.key();
-    let terminated = status == AccountStatus::Terminated && previous != status.key();
+    let reactivated = status == AccountStatus::Active && previous != status;
+    let terminated = status == AccountStatus::Terminated && previous != status;
     if reactivated || terminated {
         // The status and the operation that follows it commit together.
         crate::jobs::account_changed_in(&mut tx, account_id).await?;

@@ -3,15 +3,15 @@
 //! accounts (added by hand, status changed: `accounts`). Everything here sits behind the
 //! `manage_clients` guard in `pages::router`, routes added later included.
 //!
-//! Account events go through [`account_changed`] after the change is stored, so provisioning
-//! can react (SPEC §5). Handlers build the [`Chrome`] only when they render, so a redirect
+//! An account's change and the provisioning it calls for commit together
+//! (`jobs::account_changed_in`, SPEC §5). Handlers build the [`Chrome`] only when they render, so a redirect
 //! never swallows a pending flash message.
 
 mod accounts;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,10 +22,11 @@ use tower_sessions::Session;
 use crate::db;
 use crate::db::accounts::Account;
 use crate::db::clients::{Client, ClientUser};
+use crate::domain::account::AccountStatus;
 use crate::hosting::forms::client::email_taken;
-use crate::hosting::forms::{AccountForm, AccountStatus, ClientForm, FieldErrors, UserForm};
+use crate::hosting::forms::{AccountForm, ClientForm, FieldErrors, UserForm};
+use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
-use crate::web::pages::servers::parse_id;
 use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};
 
@@ -44,17 +45,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Provisioning for an account whose change is already committed (the page's import): when
-/// its application is on, this starts an `account` operation for it. The forms on this page
-/// use `jobs::account_changed_in` instead, so the change and the operation commit together.
-/// Errors here are the request's errors.
-pub async fn account_changed(state: &AppState, account_id: i64) -> AppResult<()> {
-    crate::jobs::account_changed(&state.pool, account_id).await?;
-    Ok(())
-}
-
-async fn find(state: &AppState, raw_id: &str) -> AppResult<Client> {
-    let id = parse_id(raw_id)?;
+async fn find(state: &AppState, id: i64) -> AppResult<Client> {
     db::clients::find(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -162,9 +153,9 @@ async fn create(
 async fn edit_form(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<ClientFormPage> {
-    let client = find(&state, &id).await?;
+    let client = find(&state, id).await?;
     Ok(ClientFormPage {
         chrome,
         client_id: Some(client.id),
@@ -178,11 +169,11 @@ async fn edit_form(
 async fn update(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
     Form(form): Form<ClientForm>,
 ) -> AppResult<Response> {
     let checked = form.validate(); // before any database work
-    let client = find(&state, &id).await?;
+    let client = find(&state, id).await?;
     let input = match checked {
         Ok(input) => input,
         Err(errors) => {
@@ -266,20 +257,20 @@ impl ClientPage {
 async fn show(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
 ) -> AppResult<ClientPage> {
-    let client = find(&state, &id).await?;
+    let client = find(&state, id).await?;
     ClientPage::load(&state, chrome, client).await
 }
 
 async fn add_user(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<String>,
+    Path(id): Path<i64>,
     Form(form): Form<UserForm>,
 ) -> AppResult<Response> {
     let checked = form.validate(); // before any database work
-    let client = find(&state, &id).await?;
+    let client = find(&state, id).await?;
     let errors = match checked {
         Ok(input) => {
             match db::clients::insert_user(
@@ -328,11 +319,10 @@ struct SsoForm {
 async fn set_user_sso(
     State(state): State<AppState>,
     session: Session,
-    Path((id, user_id)): Path<(String, String)>,
+    Path((id, user_id)): Path<(i64, i64)>,
     Form(form): Form<SsoForm>,
 ) -> AppResult<Redirect> {
-    let client = find(&state, &id).await?;
-    let user_id = parse_id(&user_id)?;
+    let client = find(&state, id).await?;
     let allowed = match form.sso_allowed.trim() {
         "1" | "true" | "on" => true,
         "0" | "false" | "off" => false,
