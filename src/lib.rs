@@ -25,6 +25,8 @@ pub mod domain;
 pub mod hosting;
 /// Background provisioning: operations, jobs, workers.
 pub mod jobs;
+/// Metrics of this process (WHM commands, jobs, reconnects) for `/metrics`; a leaf.
+pub mod metrics;
 /// A private PostgreSQL for the demo and the tests when none is usable; a leaf.
 pub mod private_pg;
 /// Builds the application: settings to pool, state, router and workers.

@@ -27,6 +27,10 @@ use crate::whm::sim::{self, SimConfig};
 pub enum BenchCommand {
     /// Time a cPanel activation against simulators and compare it with its bound.
     Provision(ProvisionBench),
+    /// Requests/s of the Application Links page, its status fragment and the log's first page.
+    Pages(super::bench_web::PagesBench),
+    /// SSO round trips/s (autologin POST + /sso/login) against the bare commit rate.
+    Sso(super::bench_web::SsoBench),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +55,8 @@ pub struct ProvisionBench {
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Provision(args) => provision(database_url, args).await,
+        BenchCommand::Pages(args) => super::bench_web::pages(database_url, args).await,
+        BenchCommand::Sso(args) => super::bench_web::sso(database_url, args).await,
     }
 }
 

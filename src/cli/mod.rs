@@ -8,6 +8,7 @@
 pub mod account;
 pub mod admin;
 pub mod bench;
+pub mod bench_web;
 pub mod demo;
 pub mod serve;
 pub mod server;

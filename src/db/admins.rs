@@ -6,6 +6,8 @@
 
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::domain::permission::Grants;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Admin {
     pub id: i64,
@@ -190,4 +192,39 @@ pub async fn managers_left(db: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     )
     .fetch_one(db)
     .await
+}
+
+/// A signed-in admin as every request needs them: name, role and what the role grants.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id: i64,
+    pub username: String,
+    pub role_name: String,
+    pub grants: Grants,
+}
+
+/// The enabled admin with their role's permissions in ONE query (one round trip on every
+/// signed-in request). Never cached: a disabled admin or a changed role counts from the next
+/// request.
+/// Unknown permission keys (from a newer version) are ignored.
+pub async fn signed_in(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<SignedIn>> {
+    let row: Option<(i64, String, String, bool, Vec<String>)> = sqlx::query_as(
+        "select a.id, a.username, r.name, r.built_in,
+                array(select rp.permission from role_permissions rp where rp.role_id = r.id)
+         from admins a join roles r on r.id = a.role_id where a.id = $1 and not a.disabled",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(
+        |(id, username, role_name, built_in, permissions)| SignedIn {
+            id,
+            username,
+            role_name,
+            grants: Grants {
+                built_in,
+                permissions: permissions.iter().filter_map(|p| p.parse().ok()).collect(),
+            },
+        },
+    ))
 }

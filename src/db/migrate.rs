@@ -7,6 +7,9 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
+/// A pooled connection idle this long is pinged before use.
+const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Connects to `url`, creating the database first when it does not exist.
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     use anyhow::Context as _;
@@ -21,6 +24,18 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     }
     PgPoolOptions::new()
         .max_connections(20)
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // query. Ping only a connection that sat idle a while (a database restart since is
+        // then caught before a request uses it); one in steady use is known to be alive.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect(url)
         .await
         .with_context(|| format!("cannot connect to {}", redact(url)))

@@ -283,3 +283,84 @@ pub async fn log_entries(
     .fetch_all(db)
     .await
 }
+
+/// An application as the Application Links page shows it: its switch, its enabled servers
+/// and its last application-wide operation.
+#[derive(Debug, Clone)]
+pub struct AppOverview {
+    pub app: App,
+    pub enabled: bool,
+    pub servers: i64,
+    pub last: Option<OperationSummary>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OverviewRow {
+    app: String,
+    enabled: bool,
+    servers: i64,
+    id: Option<Uuid>,
+    kind: Option<Kind>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    servers_total: Option<i64>,
+    servers_done: Option<i64>,
+    servers_failed: Option<i64>,
+    servers_skipped: Option<i64>,
+    accounts_total: Option<i64>,
+    accounts_done: Option<i64>,
+    warnings: Option<i64>,
+}
+
+/// [`AppOverview`] of every application (`only: None`, in the order of `App::ALL`) or of one,
+/// in ONE query: a page's data is one round trip.
+pub async fn overview(
+    db: impl PgExecutor<'_>,
+    only: Option<App>,
+) -> sqlx::Result<Vec<AppOverview>> {
+    let rows: Vec<OverviewRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select a.app, a.enabled,
+                (select count(*) from servers sv where sv.module = a.app and sv.enabled) as servers,
+                last.*
+         from applications a
+         left join lateral (
+             {SUMMARY} where o.id = (select id from operations where app = a.app and kind <> 'account'
+                                     order by started_at desc, created_at desc limit 1)
+             group by o.id
+         ) last on true
+         where $1::text is null or a.app = $1"
+    )))
+    .bind(only.map(App::key))
+    .fetch_all(db)
+    .await?;
+    let mut all: Vec<AppOverview> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let app: App = r.app.parse().ok()?;
+            let last = match (r.id, r.kind, r.started_at) {
+                (Some(id), Some(kind), Some(started_at)) => Some(OperationSummary {
+                    id,
+                    kind,
+                    started_at,
+                    finished_at: r.finished_at,
+                    servers_total: r.servers_total.unwrap_or(0),
+                    servers_done: r.servers_done.unwrap_or(0),
+                    servers_failed: r.servers_failed.unwrap_or(0),
+                    servers_skipped: r.servers_skipped.unwrap_or(0),
+                    accounts_total: r.accounts_total.unwrap_or(0),
+                    accounts_done: r.accounts_done.unwrap_or(0),
+                    warnings: r.warnings.unwrap_or(0),
+                }),
+                _ => None,
+            };
+            Some(AppOverview {
+                app,
+                enabled: r.enabled,
+                servers: r.servers,
+                last,
+            })
+        })
+        .collect();
+    all.sort_by_key(|o| App::ALL.iter().position(|a| *a == o.app));
+    Ok(all)
+}

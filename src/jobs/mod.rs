@@ -120,6 +120,7 @@ pub fn run_workers(
                     down_secs = since.elapsed().as_secs(),
                     "the database answers again; provisioning worker restarting"
                 );
+                crate::metrics::db_reconnect();
                 outage = None;
             }
         }

@@ -28,6 +28,9 @@ pub struct ProvisionServer {
     pub server_id: i64,
 }
 
+/// The `job` label of this job in the process metrics.
+pub const JOB_NAME: &str = "provision_server";
+
 /// The apalis handler. An error of ours (the database) fails the attempt and apalis runs the
 /// job again; after the last attempt the server is marked failed, so the operation still
 /// ends and *Retry failed servers* can take it up.
@@ -36,7 +39,10 @@ pub async fn handle(
     ctx: Data<Arc<JobContext>>,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
-    let Err(e) = run(&ctx, job).await else {
+    let started = std::time::Instant::now();
+    let result = run(&ctx, job).await;
+    crate::metrics::job_finished(JOB_NAME, result.is_ok(), started.elapsed());
+    let Err(e) = result else {
         return Ok(());
     };
     let last = attempt.current() + 1 >= JOB_MAX_ATTEMPTS;

@@ -31,25 +31,25 @@ impl CurrentAdmin {
         self.grants.allows(permission)
     }
 
-    /// Loads the admin of this session, if any (cached in the request's extensions).
+    /// Loads the admin of this session, if any (cached in the request's extensions): the
+    /// session (loaded once per request by the session layer) and one query.
     pub async fn load(state: &AppState, session: &Session) -> Result<Option<Self>, AppError> {
         let Some(id) = session.get::<i64>(ADMIN_ID_KEY).await? else {
             return Ok(None);
         };
-        let admin = db::admins::find(&state.pool, id).await?;
-        let Some(admin) = admin.filter(|a| !a.disabled) else {
+        // One query for the admin and their role's permissions, on every request.
+        let Some(admin) = db::admins::signed_in(&state.pool, id).await? else {
             // The admin is gone or disabled (disabling ends their sessions too; this covers a
             // request that loaded its session just before): the session is worthless.
             session.flush().await?;
             return Ok(None);
         };
         touch(session).await?;
-        let grants = db::roles::grants(&state.pool, admin.role_id).await?;
         Ok(Some(Self {
             id: admin.id,
             username: admin.username,
             role_name: admin.role_name,
-            grants,
+            grants: admin.grants,
         }))
     }
 }

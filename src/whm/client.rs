@@ -314,7 +314,10 @@ impl ServerClient {
             let http = self.whm.http_client(&self.base_url, self.verify_tls)?;
             (|| async {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-                self.call_once(&http, function, &args, attempt).await
+                let sent = std::time::Instant::now();
+                let answer = self.call_once(&http, function, &args, attempt).await;
+                crate::metrics::whm_request(function, sent.elapsed());
+                answer
             })
             .retry(backoff)
             .sleep(tokio::time::sleep)
@@ -331,6 +334,13 @@ impl ServerClient {
             .await
         }
         .await;
+        // metrics: one command, counted once with its final outcome (after the retries).
+        crate::metrics::whm_command(
+            function,
+            result
+                .as_ref()
+                .map_or_else(WhmError::outcome, |_| crate::metrics::WhmOutcome::Ok),
+        );
         result.map_err(|mut err| {
             err.attempts = attempts.load(Ordering::Relaxed);
             err.function = function.to_string();

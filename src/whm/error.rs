@@ -83,6 +83,16 @@ impl WhmError {
         self.kind == ErrorKind::Transient
     }
 
+    /// The outcome this failure counts as in `applinks_whm_commands_total`.
+    pub fn outcome(&self) -> crate::metrics::WhmOutcome {
+        use crate::metrics::WhmOutcome;
+        match (self.cause, self.kind) {
+            (Cause::Timeout, _) => WhmOutcome::Timeout,
+            (_, ErrorKind::Transient) => WhmOutcome::Transient,
+            (_, ErrorKind::Permanent) => WhmOutcome::ApiError,
+        }
+    }
+
     /// One plain sentence for an administrator (the *Test connection* button).
     pub fn describe(&self) -> String {
         let host = &self.host;
@@ -193,4 +203,34 @@ pub(super) fn error_chain(err: &reqwest::Error) -> String {
         return kind.to_string();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cause, WhmError};
+    use crate::metrics::WhmOutcome;
+
+    #[test]
+    fn failures_count_as_api_errors_transient_failures_or_timeouts() {
+        let outcome = |cause| WhmError::new(cause, "").outcome();
+        assert_eq!(outcome(Cause::Timeout), WhmOutcome::Timeout);
+        for cause in [
+            Cause::Http(502),
+            Cause::ConnectionRefused,
+            Cause::Connect,
+            Cause::Dns,
+            Cause::Tls,
+        ] {
+            assert_eq!(outcome(cause), WhmOutcome::Transient, "{cause:?}");
+        }
+        for cause in [
+            Cause::Api,
+            Cause::AccessDenied,
+            Cause::Http(404),
+            Cause::BadResponse,
+            Cause::Config,
+        ] {
+            assert_eq!(outcome(cause), WhmOutcome::ApiError, "{cause:?}");
+        }
+    }
 }

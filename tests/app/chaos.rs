@@ -171,5 +171,14 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
     assert_eq!(app.unfinished_jobs().await, 0);
     let r = client().get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "ready again");
+    // The reconnect shows in the process metrics (no other test cuts the database).
+    let metrics = client().get(app.url("/metrics")).send().await.unwrap();
+    let metrics = metrics.text().await.unwrap();
+    let reconnects = metrics.lines().find_map(|l| {
+        l.strip_prefix("applinks_db_reconnects_total ")?
+            .parse::<f64>()
+            .ok()
+    });
+    assert!(reconnects.is_some_and(|n| n >= 1.0), "{metrics}");
     app.finish().await;
 }

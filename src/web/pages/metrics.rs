@@ -2,7 +2,9 @@
 //!
 //! The figures come from the database at scrape time (queue depth, live workers, each
 //! application's switch and last operation), so every web instance reports the same numbers
-//! whichever process did the work. The text format is the `prometheus` crate's encoder.
+//! whichever process did the work. After them come this process's own counters
+//! (`crate::metrics`: WHM commands and latency, jobs, database reconnects), which differ per
+//! process. The text format is the `prometheus` crate's encoder.
 //!
 //! Access: the bearer of `APPLINKS_METRICS_TOKEN`, or without one only direct requests from
 //! this machine (the figures name servers and show the load: not for the world).
@@ -14,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder as _, IntGaugeVec, Opts, Registry, TextEncoder};
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
@@ -180,10 +182,12 @@ async fn metrics(
     }
 
     let encoder = TextEncoder::new();
-    let mut body = Vec::new();
+    let mut body = String::new();
     encoder
-        .encode(&registry.gather(), &mut body)
+        .encode_utf8(&registry.gather(), &mut body)
         .map_err(anyhow::Error::from)?;
+    // This process's own counters (WHM commands, jobs, reconnects) after the shared gauges.
+    crate::metrics::encode_into(&mut body).map_err(anyhow::Error::from)?;
     Ok((
         [(header::CONTENT_TYPE, encoder.format_type().to_string())],
         body,

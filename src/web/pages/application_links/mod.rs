@@ -21,7 +21,7 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use crate::db;
-use crate::db::operations::OperationSummary;
+use crate::db::operations::{AppOverview, OperationSummary};
 use crate::domain::app::App;
 use crate::domain::operation::AppStatus;
 use crate::jobs::{self, OperationError};
@@ -67,18 +67,18 @@ pub struct StatusFragment {
 }
 
 impl StatusFragment {
-    async fn load(pool: &PgPool, app: App, csrf_token: String) -> AppResult<Self> {
-        let enabled = db::applications::is_enabled(pool, app).await?;
-        let op = db::operations::last(pool, app).await?;
+    /// The fragment of one application from its overview row (no query of its own).
+    fn new(overview: AppOverview, csrf_token: String) -> Self {
+        let op = overview.last;
         let running = op.as_ref().is_some_and(|o| o.finished_at.is_none());
         let failed = op.as_ref().map_or(0, |o| o.servers_failed);
-        Ok(Self {
-            app,
-            enabled,
-            state: AppStatus::derive(enabled, running, failed),
+        Self {
+            app: overview.app,
+            enabled: overview.enabled,
+            state: AppStatus::derive(overview.enabled, running, failed),
             op,
             csrf_token,
-        })
+        }
     }
 
     /// Percentage of accounts done (servers when no account is known yet).
@@ -133,17 +133,17 @@ pub struct ApplicationLinksPage {
     pub rows: Vec<AppRow>,
 }
 
+/// The page's data is one query (`db::operations::overview`), whatever the applications.
 async fn show(State(pool): State<PgPool>, chrome: Chrome) -> AppResult<ApplicationLinksPage> {
-    let mut rows = Vec::new();
-    for app in App::ALL {
-        let servers = db::servers::of_app(&pool, app).await?.len() as i64;
-        let status = StatusFragment::load(&pool, app, chrome.csrf_token.clone()).await?;
-        rows.push(AppRow {
-            app,
-            servers,
-            status,
-        });
-    }
+    let rows = db::operations::overview(&pool, None)
+        .await?
+        .into_iter()
+        .map(|overview| AppRow {
+            app: overview.app,
+            servers: overview.servers,
+            status: StatusFragment::new(overview, chrome.csrf_token.clone()),
+        })
+        .collect();
     Ok(ApplicationLinksPage { chrome, rows })
 }
 
@@ -211,7 +211,13 @@ async fn status(
     Path(app): Path<App>,
 ) -> AppResult<Response> {
     let token = crate::web::csrf::session_token(&session).await?;
-    let fragment = StatusFragment::load(&pool, app, token).await?;
+    // One query: the application's switch and last operation.
+    let overview = db::operations::overview(&pool, Some(app))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)?;
+    let fragment = StatusFragment::new(overview, token);
     if wants_json(&headers) {
         Ok(Json(fragment.json()).into_response())
     } else {
