@@ -1,6 +1,7 @@
 //! The job: bring one server's accounts to the application's current desired links.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
 use futures::StreamExt as _;
@@ -9,16 +10,16 @@ use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use super::operations::{log_no_server, log_too_old};
-use super::reconcile::{Desired, reconcile_account};
+use super::reconcile::{AccountResult, Desired, reconcile_batch};
 use super::{JOB_MAX_ATTEMPTS, JobContext};
 use crate::db;
 use crate::db::operations::NewEntry;
+use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
 use crate::db::provisioning::{AccountRecord, ServerRecord};
 use crate::domain::app::App;
-use crate::domain::links::LinkSetting;
 use crate::domain::operation::{Kind, Level, ServerState, hint_for};
 use crate::domain::server::version_supports_links;
-use crate::whm::client::{ServerConn, WhmAuth, WhmError};
+use crate::whm::client::{ServerClient, ServerConn, WhmAuth, WhmError};
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct ProvisionServer {
 
 /// The apalis handler. An error of ours (the database) fails the attempt and apalis runs the
 /// job again; after the last attempt the server is marked failed, so the operation still
-/// ends and *Retry failed servers* can take it up.
+/// ends and *Retry failed accounts* can take it up.
 pub async fn handle(
     job: ProvisionServer,
     ctx: Data<Arc<JobContext>>,
@@ -112,7 +113,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     let outcome = provision(ctx, op, app, head.account_id, &server).await?;
     lock.close().await?;
     let state = match outcome {
-        Outcome::Done { warnings: 0 } => ServerState::Done,
+        Outcome::Done { failed: 0, .. } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
         Outcome::TooOld => ServerState::Skipped,
         Outcome::Superseded => {
@@ -121,7 +122,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         }
     };
     db::operations::server_finished(pool, op, server.id, state).await?;
-    if let Outcome::Done { warnings } = outcome {
+    if let Outcome::Done { warnings, .. } = outcome {
         db::operations::log(
             pool,
             op,
@@ -200,7 +201,8 @@ async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> a
 }
 
 enum Outcome {
-    Done { warnings: usize },
+    /// Every account was attempted; `failed` of them for a reason that is not harmless.
+    Done { warnings: usize, failed: usize },
     Unreachable,
     TooOld,
     Superseded,
@@ -216,11 +218,36 @@ fn connection(ctx: &JobContext, server: &ServerRecord) -> anyhow::Result<ServerC
     })
 }
 
+/// One Warning: the server's words (or why it could not be reached), with the hint SPEC §6
+/// gives a known-harmless one.
 async fn warn(
     ctx: &JobContext,
     op: Uuid,
     server: &ServerRecord,
     account: Option<&str>,
+    message: &str,
+    attempts: u32,
+) -> anyhow::Result<()> {
+    db::operations::log(
+        &ctx.pool,
+        op,
+        Level::Warning,
+        &format!("{message} (after {} attempt(s))", attempts.max(1)),
+        NewEntry {
+            server_id: Some(server.id),
+            server_name: Some(&server.name),
+            account,
+            hint: hint_for(message),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn warn_error(
+    ctx: &JobContext,
+    op: Uuid,
+    server: &ServerRecord,
     err: &WhmError,
 ) -> anyhow::Result<()> {
     let message = if err.reason.is_empty() {
@@ -228,20 +255,14 @@ async fn warn(
     } else {
         err.reason.clone()
     };
-    db::operations::log(
-        &ctx.pool,
-        op,
-        Level::Warning,
-        &format!("{} (after {} attempt(s))", message, err.attempts.max(1)),
-        NewEntry {
-            server_id: Some(server.id),
-            server_name: Some(&server.name),
-            account,
-            hint: hint_for(&message),
-        },
-    )
-    .await?;
-    Ok(())
+    warn(ctx, op, server, None, &message, err.attempts).await
+}
+
+/// The pause before a server's second pass (and before asking its version again): long
+/// enough for a blip to pass, short beside the job.
+fn second_pass_pause(ctx: &JobContext) -> Duration {
+    let base = ctx.whm.settings().retry_base_delay_ms;
+    Duration::from_millis(base.saturating_mul(10).clamp(50, 5_000))
 }
 
 async fn provision(
@@ -257,7 +278,7 @@ async fn provision(
         server_name: Some(&server.name),
         ..Default::default()
     };
-    let accounts = db::provisioning::accounts_on(pool, server.id, only_account).await?;
+    let accounts = db::outcomes::begin(pool, op, server.id, only_account).await?;
     db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
     db::operations::log(
         pool,
@@ -281,8 +302,16 @@ async fn provision(
     };
     let client = ctx.whm.server(&conn);
 
-    // The server may have been upgraded or downgraded since it was last checked.
-    match client.version().await {
+    // The server may have been upgraded or downgraded since it was last checked. A blip
+    // gets a second chance, as accounts do.
+    let version = match client.version().await {
+        Err(err) if err.is_transient() => {
+            tokio::time::sleep(second_pass_pause(ctx)).await;
+            client.version().await
+        }
+        answer => answer,
+    };
+    match version {
         Ok(version) => {
             db::servers::set_version(pool, server.id, &version).await?;
             if !version_supports_links(Some(&version)) {
@@ -294,53 +323,151 @@ async fn provision(
             }
         }
         Err(err) => {
-            warn(ctx, op, server, None, &err).await?;
+            warn_error(ctx, op, server, &err).await?;
             return Ok(Outcome::Unreachable);
         }
     }
 
     let desired = Desired::load(pool, app).await?;
-
-    let client = &client;
-    let desired = &desired;
-    let results = futures::stream::iter(accounts)
-        .map(|account: AccountRecord| async move {
-            if db::operations::is_superseded(pool, op).await? {
-                return Ok::<_, anyhow::Error>(None);
-            }
-            let wanted: &[LinkSetting] = if account.status == "terminated" {
-                &[]
-            } else {
-                &desired.shown
-            };
-            let result = reconcile_account(ctx, client, app, &account, desired, wanted).await?;
-            let warning = match &result {
-                Ok(()) => false,
-                Err(err) => {
-                    warn(ctx, op, server, Some(&account.username), err).await?;
-                    true
-                }
-            };
-            db::operations::account_done(pool, op, server.id, warning).await?;
-            Ok(Some(warning))
-        })
-        .buffer_unordered(ctx.per_server_concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-
-    let mut warnings = 0;
-    let mut superseded = false;
-    for r in results {
-        match r? {
-            Some(true) => warnings += 1,
-            Some(false) => {}
-            None => superseded = true,
+    let pass = Pass {
+        ctx,
+        op,
+        app,
+        server,
+        client: &client,
+        desired: &desired,
+    };
+    let mut tally = Tally::default();
+    let Some(again) = pass.run(accounts, false, &mut tally).await? else {
+        return Ok(Outcome::Superseded);
+    };
+    if !again.is_empty() {
+        let pause = second_pass_pause(ctx);
+        db::operations::log(
+            pool,
+            op,
+            Level::Debug,
+            &format!(
+                "{} account(s) on {} could not be reached; second pass in {} ms",
+                again.len(),
+                server.name,
+                pause.as_millis()
+            ),
+            at.clone(),
+        )
+        .await?;
+        tokio::time::sleep(pause).await;
+        if pass.run(again, true, &mut tally).await?.is_none() {
+            return Ok(Outcome::Superseded);
         }
     }
-    if superseded {
-        return Ok(Outcome::Superseded);
+    Ok(Outcome::Done {
+        warnings: tally.warnings,
+        failed: tally.failed,
+    })
+}
+
+/// Warnings and failed accounts of a server's passes.
+#[derive(Debug, Default)]
+struct Tally {
+    warnings: usize,
+    failed: usize,
+}
+
+/// What one pass over a server's accounts shares.
+struct Pass<'a> {
+    ctx: &'a JobContext,
+    op: Uuid,
+    app: App,
+    server: &'a ServerRecord,
+    client: &'a ServerClient,
+    desired: &'a Desired,
+}
+
+impl Pass<'_> {
+    /// Reconciles `accounts`, `batch_accounts` per request and at most the per-server
+    /// concurrency of requests in flight, settling each account as its request answers.
+    /// Accounts whose request got no answer are left for a later pass (unless this is the
+    /// `last`, where they fail). None: a newer operation took over.
+    async fn run(
+        &self,
+        accounts: Vec<AccountRecord>,
+        last: bool,
+        tally: &mut Tally,
+    ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
+        let chunks: Vec<Vec<AccountRecord>> = accounts
+            .chunks(super::DEFAULT_BATCH_ACCOUNTS)
+            .map(<[AccountRecord]>::to_vec)
+            .collect();
+        let results = futures::stream::iter(chunks)
+            .map(|chunk| self.chunk(chunk, last))
+            .buffer_unordered(self.ctx.per_server_concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        let mut again = Vec::new();
+        for result in results {
+            let Some((later, warnings, failed)) = result? else {
+                return Ok(None);
+            };
+            again.extend(later);
+            tally.warnings += warnings;
+            tally.failed += failed;
+        }
+        Ok(Some(again))
     }
-    Ok(Outcome::Done { warnings })
+
+    /// One request's accounts: answers those left for later, the warnings and failures.
+    async fn chunk(
+        &self,
+        chunk: Vec<AccountRecord>,
+        last: bool,
+    ) -> anyhow::Result<Option<(Vec<AccountRecord>, usize, usize)>> {
+        let ctx = self.ctx;
+        if db::operations::is_superseded(&ctx.pool, self.op).await? {
+            return Ok(None);
+        }
+        let results =
+            reconcile_batch(ctx, self.client, self.app, self.desired, &chunk).await?;
+        let (mut settled, mut later) = (Vec::new(), Vec::new());
+        let (mut warnings, mut failed) = (0, 0);
+        for (account, result) in chunk.into_iter().zip(results) {
+            let (outcome, reason) = match result {
+                AccountResult::Done => (AccountOutcome::Done, None),
+                AccountResult::Unreachable { .. } if !last => {
+                    later.push(account);
+                    continue;
+                }
+                AccountResult::Unreachable { message, attempts } => {
+                    warn(ctx, self.op, self.server, Some(&account.username), &message, attempts)
+                        .await?;
+                    (warnings, failed) = (warnings + 1, failed + 1);
+                    (AccountOutcome::Failed, Some(message))
+                }
+                AccountResult::Refused {
+                    message,
+                    attempts,
+                    harmless,
+                } => {
+                    warn(ctx, self.op, self.server, Some(&account.username), &message, attempts)
+                        .await?;
+                    warnings += 1;
+                    if harmless {
+                        (AccountOutcome::Skipped, Some(message))
+                    } else {
+                        failed += 1;
+                        (AccountOutcome::Failed, Some(message))
+                    }
+                }
+            };
+            settled.push(Settled {
+                account_id: account.id,
+                outcome,
+                reason,
+            });
+        }
+        db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
+        Ok(Some((later, warnings, failed)))
+    }
 }
 
 /// Compile-time guard: the job's future must be `Send` for apalis to run it on tokio.

@@ -1,6 +1,8 @@
 //! The WHM API 1 client (whm-api.md §1, §3): typed calls over reqwest with rustls. Every
 //! call is `POST /json-api/FUNCTION` with a form-encoded body holding `api.version=1` and the
 //! arguments, never a query string: link tokens and icons must not end up in access logs.
+//! The arguments are built by [`Command`]; many commands travel in one request with
+//! `batch` (module `batch`, whm-api.md §2).
 //!
 //! Error policy: every failure is a [`WhmError`] that says whether it is worth retrying.
 //! HTTP 5xx, connection errors and timeouts are *transient* and retried here with exponential
@@ -25,6 +27,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 pub use super::conn::{ClientSettings, ServerConn, WhmAuth};
 pub use super::error::{Cause, ErrorKind, WhmError};
 use super::error::{error_chain, transport_error};
+use super::command::{Args, Command};
 use super::types::{
     Account, CreateLink, Envelope, GroupsData, LinksData, ListAcctsData, UserConfig,
     UserConfigData, VersionData,
@@ -140,8 +143,6 @@ impl std::fmt::Debug for ServerClient {
     }
 }
 
-type Args = Vec<(&'static str, String)>;
-
 impl ServerClient {
     /// `host:port` of this server, for log lines.
     pub fn host(&self) -> &str {
@@ -150,59 +151,35 @@ impl ServerClient {
 
     /// `version`: e.g. `11.134.0.5`.
     pub async fn version(&self) -> Result<String, WhmError> {
-        let data: VersionData = self.call("version", Vec::new()).await?;
+        let data: VersionData = self.call(Command::version()).await?;
         Ok(data.version)
     }
 
     /// `listaccts`: every account of the server.
     pub async fn listaccts(&self) -> Result<Vec<Account>, WhmError> {
-        let data: ListAcctsData = self.call("listaccts", Vec::new()).await?;
+        let data: ListAcctsData = self.call(Command::listaccts()).await?;
         Ok(data.acct)
     }
 
     /// `create_integration_link`: creates the link, or replaces the one with the same `app`.
     /// Optional arguments that are empty are left out.
     pub async fn create_integration_link(&self, link: &CreateLink) -> Result<(), WhmError> {
-        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
-        let optional = [
-            ("implements", Some(&link.implements)),
-            ("label", Some(&link.label)),
-            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
-            ("autologin_token_url", link.autologin_token_url.as_ref()),
-            ("url", link.url.as_ref()),
-            ("group_id", link.group_id.as_ref()),
-            ("order", link.order.as_ref()),
-            ("base64_png_image", link.base64_png_image.as_ref()),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value.filter(|value| !value.is_empty()) {
-                args.push((name, value.clone()));
-            }
-        }
-        let token = link.token.expose_secret();
-        if !token.is_empty() {
-            args.push(("token", token.to_string()));
-        }
-        args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
-        self.call::<IgnoredAny>("create_integration_link", args)
+        self.call::<IgnoredAny>(Command::create_integration_link(link))
             .await
             .map(drop)
     }
 
     /// `remove_integration_link`.
     pub async fn remove_integration_link(&self, user: &str, app: &str) -> Result<(), WhmError> {
-        let args = vec![("user", user.to_string()), ("app", app.to_string())];
-        self.call::<IgnoredAny>("remove_integration_link", args)
+        self.call::<IgnoredAny>(Command::remove_integration_link(user, app))
             .await
             .map(drop)
     }
 
     /// `list_integration_links`: the user's app names.
     pub async fn list_integration_links(&self, user: &str) -> Result<Vec<String>, WhmError> {
-        let data: LinksData = self
-            .call("list_integration_links", vec![("user", user.to_string())])
-            .await?;
-        Ok(data.links.into_iter().map(|entry| entry.app).collect())
+        let data: LinksData = self.call(Command::list_integration_links(user)).await?;
+        Ok(data.apps())
     }
 
     /// `get_integration_link_user_config`: one link's stored user config (never its token),
@@ -212,8 +189,9 @@ impl ServerClient {
         user: &str,
         app: &str,
     ) -> Result<UserConfig, WhmError> {
-        let args = vec![("user", user.to_string()), ("app", app.to_string())];
-        let data: UserConfigData = self.call("get_integration_link_user_config", args).await?;
+        let data: UserConfigData = self
+            .call(Command::get_integration_link_user_config(user, app))
+            .await?;
         Ok(UserConfig {
             app: app.to_string(),
             user: user.to_string(),
@@ -228,12 +206,7 @@ impl ServerClient {
         app: &str,
         token: &SecretString,
     ) -> Result<(), WhmError> {
-        let args = vec![
-            ("user", user.to_string()),
-            ("app", app.to_string()),
-            ("token", token.expose_secret().to_string()),
-        ];
-        self.call::<IgnoredAny>("update_integration_link_token", args)
+        self.call::<IgnoredAny>(Command::update_integration_link_token(user, app, token))
             .await
             .map(drop)
     }
@@ -247,24 +220,13 @@ impl ServerClient {
         label: &str,
         order: i64,
     ) -> Result<(), WhmError> {
-        let mut args = vec![
-            ("user", user.to_string()),
-            ("group_id", group_id.to_string()),
-        ];
-        if !label.is_empty() {
-            args.push(("label", label.to_string()));
-        }
-        args.push(("order", order.to_string()));
-        self.call::<IgnoredAny>("create_integration_group", args)
-            .await
-            .map(drop)
+        let command = Command::create_integration_group(user, group_id, label, order);
+        self.call::<IgnoredAny>(command).await.map(drop)
     }
 
     /// `list_integration_groups`: the user's group ids.
     pub async fn list_integration_groups(&self, user: &str) -> Result<Vec<String>, WhmError> {
-        let data: GroupsData = self
-            .call("list_integration_groups", vec![("user", user.to_string())])
-            .await?;
+        let data: GroupsData = self.call(Command::list_integration_groups(user)).await?;
         Ok(data.links.into_iter().map(|entry| entry.group).collect())
     }
 
@@ -274,11 +236,7 @@ impl ServerClient {
         user: &str,
         group_id: &str,
     ) -> Result<(), WhmError> {
-        let args = vec![
-            ("user", user.to_string()),
-            ("group_id", group_id.to_string()),
-        ];
-        self.call::<IgnoredAny>("remove_integration_group", args)
+        self.call::<IgnoredAny>(Command::remove_integration_group(user, group_id))
             .await
             .map(drop)
     }
@@ -286,18 +244,49 @@ impl ServerClient {
     /// `get_users_links`: the user's link services, as the server answers them (cPanel does
     /// not document the shape; the simulator answers `{IMPLEMENTS: [APP, …]}`).
     pub async fn get_users_links(&self, user: &str) -> Result<serde_json::Value, WhmError> {
-        self.call("get_users_links", vec![("user", user.to_string())])
-            .await
+        self.call(Command::get_users_links(user)).await
     }
 
-    /// One function with retries; answers the envelope's `data` (JSON null when absent)
-    /// decoded as `T`.
-    async fn call<T: DeserializeOwned>(
+    /// One command alone, with retries; answers the envelope's `data` (JSON null when
+    /// absent) decoded as `T`.
+    pub async fn call<T: DeserializeOwned>(&self, command: Command) -> Result<T, WhmError> {
+        let function = command.function();
+        let (envelope, attempts) = self.post(function, command.args().clone(), 1).await?;
+        let fail = |cause, reason: String| {
+            let mut err = WhmError::new(cause, reason);
+            err.attempts = attempts;
+            err.function = function.to_string();
+            err.host = self.host.clone();
+            err
+        };
+        if !envelope.metadata.result {
+            return Err(fail(Cause::Api, envelope.metadata.reason));
+        }
+        let data = envelope.data.unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(data)
+            .map_err(|err| fail(Cause::BadResponse, format!("unexpected data: {err}")))
+    }
+
+    /// The timeout of one attempt of a request carrying `commands` commands: the server
+    /// works through a batch's commands one after another.
+    fn timeout_for(&self, commands: usize) -> Duration {
+        let settings = self.whm.settings();
+        let extra = settings
+            .command_timeout_ms
+            .saturating_mul(commands.saturating_sub(1) as u64);
+        Duration::from_millis(settings.timeout_ms.saturating_add(extra))
+    }
+
+    /// `POST /json-api/FUNCTION` with `form` (plus `api.version=1`), retried while it fails
+    /// transiently; answers the envelope (whatever its `result`) and the attempts made.
+    pub(super) async fn post(
         &self,
         function: &'static str,
-        args: Args,
-    ) -> Result<T, WhmError> {
+        form: Args,
+        commands: usize,
+    ) -> Result<(Envelope<serde_json::Value>, u32), WhmError> {
         let settings = self.whm.settings();
+        let timeout = self.timeout_for(commands);
         let attempts = AtomicU32::new(0);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(settings.retry_base_delay_ms))
@@ -314,7 +303,8 @@ impl ServerClient {
             let http = self.whm.http_client(&self.base_url, self.verify_tls)?;
             (|| async {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
-                self.call_once(&http, function, &args, attempt).await
+                self.post_once(&http, function, &form, timeout, attempt)
+                    .await
             })
             .retry(backoff)
             .sleep(tokio::time::sleep)
@@ -331,27 +321,29 @@ impl ServerClient {
             .await
         }
         .await;
-        result.map_err(|mut err| {
-            err.attempts = attempts.load(Ordering::Relaxed);
+        let attempts = attempts.load(Ordering::Relaxed);
+        result.map(|envelope| (envelope, attempts)).map_err(|mut err| {
+            err.attempts = attempts;
             err.function = function.to_string();
             err.host = self.host.clone();
             err
         })
     }
 
-    async fn call_once<T: DeserializeOwned>(
+    async fn post_once(
         &self,
         http: &reqwest::Client,
         function: &str,
         args: &Args,
+        timeout: Duration,
         attempt: u32,
-    ) -> Result<T, WhmError> {
+    ) -> Result<Envelope<serde_json::Value>, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
         // The body, never the query string: arguments carry link tokens (whm-api.md §1).
         let form: Vec<(&str, &str)> = std::iter::once(("api.version", "1"))
             .chain(args.iter().map(|(name, value)| (*name, value.as_str())))
             .collect();
-        let request = http.post(url).form(&form);
+        let request = http.post(url).form(&form).timeout(timeout);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
                 let mut value = HeaderValue::from_str(&format!(
@@ -371,13 +363,14 @@ impl ServerClient {
                 request.basic_auth(username, Some(password.expose_secret()))
             }
         };
+        let timeout_ms = timeout.as_millis() as u64;
         let response = request.send().await.map_err(|err| {
             tracing::debug!(function, host = %self.host, attempt, "WHM call did not get an answer");
-            transport_error(&err, self.whm.settings().timeout_ms)
+            transport_error(&err, timeout_ms)
         })?;
         let status = response.status();
         tracing::debug!(function, host = %self.host, attempt, status = status.as_u16(), "WHM answered");
-        let body = self.read_bounded(response).await?;
+        let body = self.read_bounded(response, timeout_ms).await?;
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
         }
@@ -397,24 +390,22 @@ impl ServerClient {
             };
             return Err(WhmError::new(Cause::Http(status.as_u16()), reason));
         }
-        let envelope = envelope.map_err(|err| {
+        envelope.map_err(|err| {
             WhmError::new(
                 Cause::BadResponse,
                 format!("not the WHM JSON envelope: {err}"),
             )
-        })?;
-        if !envelope.metadata.result {
-            return Err(WhmError::new(Cause::Api, envelope.metadata.reason));
-        }
-        let data = envelope.data.unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(data)
-            .map_err(|err| WhmError::new(Cause::BadResponse, format!("unexpected data: {err}")))
+        })
     }
 }
 
 impl ServerClient {
     /// The answer's body, refused beyond `max_answer_bytes` (announced or actual).
-    async fn read_bounded(&self, mut response: reqwest::Response) -> Result<Vec<u8>, WhmError> {
+    async fn read_bounded(
+        &self,
+        mut response: reqwest::Response,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, WhmError> {
         let settings = self.whm.settings();
         let limit = settings.max_answer_bytes;
         let too_large = || {
@@ -433,7 +424,7 @@ impl ServerClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|err| transport_error(&err, settings.timeout_ms))?
+            .map_err(|err| transport_error(&err, timeout_ms))?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real application on a loopback port, a fresh
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
+mod batch;
 mod chaos;
 mod clients;
 mod foundation;
