@@ -4,6 +4,8 @@
 //! The key comes from `APPLINKS_SECRET_KEY` (base64 of 32 or more bytes). Longer keys are
 //! condensed with SHA-256, so any strong key of 32+ bytes works.
 
+pub mod password;
+
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;

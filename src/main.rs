@@ -4,9 +4,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = applinks::config::Cli::parse();
-    applinks::startup::init_tracing();
-    match applinks::startup::run(cli).await {
+    let cli = applinks::cli::Cli::parse();
+    applinks::cli::init_tracing();
+    match applinks::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

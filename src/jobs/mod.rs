@@ -56,11 +56,13 @@ pub struct JobContext {
     pub public_url: String,
     /// Requests in flight to one server at a time.
     pub per_server_concurrency: usize,
+    /// Accounts whose commands travel in one `batch` request.
+    pub batch_accounts: usize,
 }
 
 /// Accounts per `batch` request unless the settings say otherwise (chosen from the
 /// benchmark, BENCHMARKS.md).
-pub const DEFAULT_BATCH_ACCOUNTS: usize = 20;
+pub const DEFAULT_BATCH_ACCOUNTS: usize = crate::config::DEFAULT_WHM_BATCH_ACCOUNTS;
 
 /// A worker name unique to this process, so apalis can tell a dead process's jobs apart.
 pub fn worker_name() -> String {

@@ -396,7 +396,7 @@ impl Pass<'_> {
         tally: &mut Tally,
     ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
         let chunks: Vec<Vec<AccountRecord>> = accounts
-            .chunks(super::DEFAULT_BATCH_ACCOUNTS)
+            .chunks(self.ctx.batch_accounts.max(1))
             .map(<[AccountRecord]>::to_vec)
             .collect();
         let results = futures::stream::iter(chunks)

@@ -90,10 +90,10 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            timeout_ms: 10_000,
+            timeout_ms: crate::config::DEFAULT_WHM_TIMEOUT_MS,
             command_timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
-            retry_max_attempts: 3,
-            retry_base_delay_ms: 200,
+            retry_max_attempts: crate::config::DEFAULT_WHM_RETRY_ATTEMPTS,
+            retry_base_delay_ms: crate::config::DEFAULT_WHM_RETRY_BASE_DELAY_MS,
             max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }

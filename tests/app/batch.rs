@@ -79,7 +79,7 @@ async fn a_batch_request_that_times_out_is_sent_again_and_then_succeeds() {
     ];
 
     let results = WhmClient::new(settings)
-        .server(&sim.conn())
+        .server(&crate::helpers::sim_conn(&sim))
         .batch(&commands)
         .await
         .unwrap();

@@ -22,7 +22,7 @@ async fn anonymous_requests_to_admin_are_sent_to_login() {
 #[tokio::test]
 async fn wrong_password_and_unknown_user_are_refused_alike_and_the_right_one_signs_in() {
     let app = spawn_app().await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
 
@@ -68,7 +68,7 @@ async fn wrong_password_and_unknown_user_are_refused_alike_and_the_right_one_sig
 #[tokio::test]
 async fn session_cookie_is_http_only_lax_and_the_id_changes_at_sign_in() {
     let app = spawn_app().await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
     let r = app.get("/admin/login").await;
@@ -285,7 +285,7 @@ async fn migrate_twice_is_harmless() {
 #[tokio::test]
 async fn repeated_sign_in_attempts_for_one_username_are_slowed_down() {
     let app = spawn_app().await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
     let mut statuses = Vec::new();
@@ -308,13 +308,14 @@ async fn repeated_sign_in_attempts_for_one_username_are_slowed_down() {
 #[tokio::test]
 async fn admin_create_refuses_unknown_roles_and_short_passwords() {
     let app = spawn_app().await;
-    let err = applinks::startup::create_admin(&app.pool, "x", "No Such Role", PASSWORD)
+    let err = applinks::hosting::admins::create_admin(&app.pool, "x", "No Such Role", PASSWORD)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no role named"), "{err}");
-    let err = applinks::startup::create_admin(&app.pool, "x", "Full Administrator", "short")
-        .await
-        .unwrap_err();
+    let err =
+        applinks::hosting::admins::create_admin(&app.pool, "x", "Full Administrator", "short")
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("at least 12"), "{err}");
 }
 

@@ -15,9 +15,42 @@ use sqlx::postgres::PgConnectOptions;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// `DATABASE_URL`; unset, the default URL; and when that PostgreSQL is refused or rejects the
+/// sign-in, one private cluster for this whole run (`applinks::private_pg`, stopped at exit).
 pub fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| applinks::config::DEFAULT_DATABASE_URL.to_string())
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return url;
+        }
+        let default = applinks::config::DEFAULT_DATABASE_URL.to_string();
+        let probe = default.clone();
+        let unusable = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the probe")
+                .block_on(applinks::private_pg::default_url_unusable(&probe))
+        })
+        .join()
+        .expect("the probe ends");
+        let Some(why) = unusable else {
+            return default;
+        };
+        static CLUSTER: std::sync::OnceLock<applinks::private_pg::PrivateCluster> =
+            std::sync::OnceLock::new();
+        let cluster = CLUSTER.get_or_init(|| {
+            applinks::private_pg::PrivateCluster::start("tests").unwrap_or_else(|err| {
+                panic!("PostgreSQL at {default} is unusable ({why}) and no private one could start: {err:#}")
+            })
+        });
+        eprintln!(
+            "tests: PostgreSQL at {default} is unusable ({why}); using a private cluster in {}",
+            cluster.dir().display()
+        );
+        cluster.url("postgres")
+    })
+    .clone()
 }
 
 /// A database created for one test and dropped afterwards.
@@ -153,6 +186,7 @@ pub fn fast_provisioning() -> ProvisioningArgs {
         whm_timeout_ms: 2_000,
         whm_retry_attempts: 2,
         whm_retry_base_delay_ms: 10,
+        ..ProvisioningArgs::default()
     }
 }
 
@@ -242,7 +276,7 @@ impl TestApp {
     /// Creates a Full Administrator and signs this client in as them.
     pub async fn login_full_admin(&self) -> String {
         let name = "root";
-        applinks::startup::create_admin(&self.pool, name, "Full Administrator", PASSWORD)
+        applinks::hosting::admins::create_admin(&self.pool, name, "Full Administrator", PASSWORD)
             .await
             .expect("create admin");
         let r = self.login(name, PASSWORD).await;
@@ -257,7 +291,7 @@ impl TestApp {
             .await
             .expect("create role");
         let name = "helpdesk";
-        applinks::startup::create_admin(&self.pool, name, "Support", PASSWORD)
+        applinks::hosting::admins::create_admin(&self.pool, name, "Support", PASSWORD)
             .await
             .expect("create admin");
         let r = self.login(name, PASSWORD).await;
@@ -450,5 +484,17 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("{n} worker(s) did not register within 30 s");
+    }
+}
+
+/// How a client reaches a simulator: the API token form, TLS verification on.
+pub fn sim_conn(sim: &applinks::whm::sim::SimHandle) -> applinks::whm::client::ServerConn {
+    applinks::whm::client::ServerConn {
+        base_url: sim.url.clone(),
+        auth: applinks::whm::client::WhmAuth::ApiToken {
+            username: sim.username.clone(),
+            token: secrecy::SecretString::from(sim.token.clone()),
+        },
+        verify_tls: true,
     }
 }

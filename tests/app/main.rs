@@ -8,6 +8,7 @@ mod foundation;
 mod helpers;
 mod hostile_forms;
 mod import_pending;
+mod private_pg;
 mod provisioning;
 mod security;
 mod servers;

@@ -9,7 +9,7 @@ use applinks::whm::sim::FaultsUpdate;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, select, sim_links, sim_users, spawn_app, start_sim};
+use crate::helpers::{TestApp, select, sim_conn, sim_links, sim_users, spawn_app, start_sim};
 
 const BASE: &str = "/admin/setup/application-links";
 
@@ -230,7 +230,7 @@ async fn editing_labels_hiding_and_reordering_while_active_converges_and_disabli
         base64_png_image: None,
     };
     applinks::whm::client::WhmClient::new(Default::default())
-        .server(&sim.conn())
+        .server(&sim_conn(&sim))
         .create_integration_link(&foreign)
         .await
         .unwrap();

@@ -179,7 +179,7 @@ async fn sign_in_with(
 #[tokio::test]
 async fn wrong_passwords_from_one_address_never_lock_the_real_admin_out() {
     let app = spawn_app().await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
     let attacker = client_from([127, 0, 0, 2]);
@@ -406,7 +406,7 @@ async fn metrics_need_the_bearer_token_when_one_is_set_and_refuse_proxied_reques
 async fn forwarded_addresses_count_only_from_trusted_proxies() {
     // Without trusted proxies, rotating X-Forwarded-For does not dodge the throttle.
     let app = spawn_app().await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
     let mut last = StatusCode::OK;
@@ -420,7 +420,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         web.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
-    applinks::startup::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
+    applinks::hosting::admins::create_admin(&app.pool, "root", "Full Administrator", PASSWORD)
         .await
         .unwrap();
     for _ in 0..12 {

@@ -1,7 +1,8 @@
 //! Servers admin (`/admin/servers`): add, validate, edit, test connection, import, remove,
 //! permissions, and `applinks server add|import`; against the WHM simulator on loopback.
 
-use applinks::config::{SecretArgs, ServerAddArgs};
+use applinks::cli::server::ServerAddArgs;
+use applinks::config::SecretArgs;
 use applinks::crypto::SecretBox;
 use applinks::domain::permission::Permission;
 use applinks::whm::sim::{self, SimConfig, SimHandle};
@@ -849,12 +850,12 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         module: "nope".into(),
         ..args.clone()
     };
-    let err = applinks::hosting::cli::add(&app.pool, &secrets, &bad, "tok")
+    let err = applinks::cli::server::add(&app.pool, &secrets, &bad, "tok")
         .await
         .unwrap_err()
         .to_string();
     assert!(err.contains("--port") && err.contains("--module"), "{err}");
-    let err = applinks::hosting::cli::add(&app.pool, &secrets, &args, "\n")
+    let err = applinks::cli::server::add(&app.pool, &secrets, &args, "\n")
         .await
         .unwrap_err()
         .to_string();
@@ -862,7 +863,7 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
     assert_eq!(count(&app, "servers").await, 0);
 
     let stdin = format!("{}\n", sim.token);
-    let id = applinks::hosting::cli::add(&app.pool, &secrets, &args, &stdin)
+    let id = applinks::cli::server::add(&app.pool, &secrets, &args, &stdin)
         .await
         .unwrap();
     let stored: (bool, bool, i32) =
@@ -874,7 +875,7 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
     assert_eq!(stored, (false, true, i32::from(sim.addr.port())));
 
     let whm = applinks::whm::WhmClient::new(applinks::whm::ClientSettings::default());
-    let summary = applinks::hosting::cli::import(&app.pool, &whm, &secrets, id)
+    let summary = applinks::cli::server::import(&app.pool, &whm, &secrets, id)
         .await
         .unwrap();
     assert_eq!(
@@ -885,7 +886,7 @@ async fn the_server_cli_validates_like_the_form_and_imports_like_the_page() {
         ),
         (4, 4, 0)
     );
-    let again = applinks::hosting::cli::import(&app.pool, &whm, &secrets, id)
+    let again = applinks::cli::server::import(&app.pool, &whm, &secrets, id)
         .await
         .unwrap();
     assert_eq!(

@@ -11,6 +11,8 @@ use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::helpers::sim_conn;
+
 /// Retries without waiting to speak of, so failure tests stay fast.
 pub(crate) fn fast_settings() -> ClientSettings {
     ClientSettings {
@@ -31,7 +33,7 @@ pub(crate) async fn spawn_sim(accounts: usize) -> SimHandle {
 }
 
 pub(crate) fn client(sim: &SimHandle) -> ServerClient {
-    WhmClient::new(fast_settings()).server(&sim.conn())
+    WhmClient::new(fast_settings()).server(&sim_conn(sim))
 }
 
 /// A server record for a URL where no simulator (or no WHM at all) answers.
@@ -336,7 +338,7 @@ async fn a_wrong_token_is_a_permanent_access_denied_after_one_attempt() {
             username: "root".into(),
             token: SecretString::from("not-the-token"),
         },
-        ..sim.conn()
+        ..sim_conn(&sim)
     };
 
     let err = WhmClient::new(fast_settings())
@@ -364,7 +366,7 @@ async fn a_wrong_password_is_access_denied_too() {
             username: "root".into(),
             password: SecretString::from("wrong"),
         },
-        ..sim.conn()
+        ..sim_conn(&sim)
     };
 
     let err = WhmClient::new(fast_settings())
@@ -409,7 +411,7 @@ async fn retry_max_attempts_of_one_means_no_retry() {
     };
 
     let err = WhmClient::new(settings)
-        .server(&sim.conn())
+        .server(&sim_conn(&sim))
         .version()
         .await
         .unwrap_err();
@@ -434,7 +436,7 @@ async fn a_server_that_never_answers_times_out_as_a_transient_error() {
     };
 
     let err = WhmClient::new(settings)
-        .server(&sim.conn())
+        .server(&sim_conn(&sim))
         .version()
         .await
         .unwrap_err();
@@ -515,7 +517,7 @@ async fn https_to_a_plain_http_port_is_a_tls_error() {
     let sim = spawn_sim(1).await;
     let conn = ServerConn {
         base_url: sim.url.replace("http://", "https://"),
-        ..sim.conn()
+        ..sim_conn(&sim)
     };
 
     let err = WhmClient::new(fast_settings())
@@ -533,7 +535,7 @@ async fn a_4xx_other_than_401_or_403_is_permanent_and_not_retried() {
     let sim = spawn_sim(1).await;
     let conn = ServerConn {
         base_url: format!("{}/not-whm", sim.url),
-        ..sim.conn()
+        ..sim_conn(&sim)
     };
 
     let err = WhmClient::new(fast_settings())
@@ -575,19 +577,19 @@ async fn no_secret_appears_in_debug_output_or_error_texts() {
             username: "root".into(),
             password: SecretString::from("hunter2-password"),
         },
-        ..sim.conn()
+        ..sim_conn(&sim)
     };
     let created = link("nobody", "ticket_open", "Open Ticket", 1);
     let whm = WhmClient::new(fast_settings());
 
     let err = whm
-        .server(&sim.conn())
+        .server(&sim_conn(&sim))
         .create_integration_link(&created)
         .await
         .unwrap_err();
 
     let texts = [
-        format!("{:?}", sim.conn()),
+        format!("{:?}", sim_conn(&sim)),
         format!("{conn:?}"),
         format!("{:?}", whm.server(&conn)),
         format!("{created:?}"),
@@ -745,7 +747,7 @@ async fn an_answer_beyond_the_size_bound_is_a_permanent_bad_response() {
         ..fast_settings()
     };
     let whm = WhmClient::new(settings);
-    let err = whm.server(&sim.conn()).listaccts().await.unwrap_err();
+    let err = whm.server(&sim_conn(&sim)).listaccts().await.unwrap_err();
     assert_eq!(err.cause, Cause::BadResponse);
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert!(
@@ -756,7 +758,7 @@ async fn an_answer_beyond_the_size_bound_is_a_permanent_bad_response() {
     assert_eq!(err.attempts, 1);
     // A small answer still reads.
     assert_eq!(
-        whm.server(&sim.conn()).version().await.unwrap(),
+        whm.server(&sim_conn(&sim)).version().await.unwrap(),
         sim.version
     );
 }

@@ -33,7 +33,6 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use secrecy::SecretString;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -45,7 +44,6 @@ pub use state::{Faults, FaultsUpdate, Owner, StoredGroup, StoredLink, UserConfig
 pub use validate::DEFAULT_ORDER;
 
 use self::state::{SharedWorld, World};
-use super::client::{ServerConn, WhmAuth};
 use super::types::Account;
 
 /// The state the handlers share.
@@ -195,18 +193,6 @@ async fn shutdown_signal() {
 }
 
 impl SimHandle {
-    /// How a client reaches this simulator: the API token form, TLS verification on.
-    pub fn conn(&self) -> ServerConn {
-        ServerConn {
-            base_url: self.url.clone(),
-            auth: WhmAuth::ApiToken {
-                username: self.username.clone(),
-                token: SecretString::from(self.token.clone()),
-            },
-            verify_tls: true,
-        }
-    }
-
     /// The same JSON as `GET /__sim/state`.
     pub fn state_json(&self) -> serde_json::Value {
         self.sim.world.lock().to_json()

@@ -5,9 +5,10 @@
 use std::io::Read as _;
 
 use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
 use sqlx::PgPool;
 
-use crate::config::{ServerAddArgs, ServerCommand};
+use crate::config::SecretArgs;
 use crate::crypto::SecretBox;
 use crate::db;
 use crate::db::accounts::Pending;
@@ -16,6 +17,63 @@ use crate::hosting::import::{ImportSummary, import_accounts};
 use crate::hosting::pending;
 use crate::hosting::servers::{self, SaveError};
 use crate::whm::client::{ClientSettings, WhmClient};
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Add a server; its API token (or password) is read from standard input.
+    Add(ServerAddArgs),
+    /// Import a server's accounts (`listaccts`). An account whose e-mail matches an existing
+    /// client waits for confirmation (listed here and on the server's page) unless
+    /// `--attach-matching` is given.
+    Import {
+        #[command(flatten)]
+        secret: SecretArgs,
+        /// The server's id (shown on its page in the admin panel).
+        id: i64,
+        /// Confirm every pending match of the server: attach those accounts to the clients
+        /// their e-mail matched. Off by default, since the customer sets that e-mail himself.
+        #[arg(long)]
+        attach_matching: bool,
+    },
+}
+
+/// `applinks server add`: the fields of the admin panel's server form.
+#[derive(Debug, Clone, Args)]
+pub struct ServerAddArgs {
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// Name shown in the admin panel (1 to 100 characters, unique).
+    #[arg(long)]
+    pub name: String,
+    /// Host name or IP address of the WHM server.
+    #[arg(long)]
+    pub host: String,
+    /// WHM port.
+    #[arg(long, default_value = "2087")]
+    pub port: String,
+    /// One of: cpanel, wp2, plesk, directadmin.
+    #[arg(long)]
+    pub module: String,
+    /// WHM username.
+    #[arg(long, default_value = "root")]
+    pub username: String,
+    /// How to authenticate: an API token or a password.
+    #[arg(long, default_value = "token", value_parser = ["token", "password"])]
+    pub auth: String,
+    /// Plain http instead of https (for the simulator on loopback).
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Do not verify the server's TLS certificate (self-signed certificates).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+    /// Add the server switched off.
+    #[arg(long)]
+    pub disabled: bool,
+    /// Read the API token or password from standard input (required: secrets never go on the
+    /// command line).
+    #[arg(long, required = true)]
+    pub token_stdin: bool,
+}
 
 /// Runs one `applinks server …` command.
 pub async fn run(database_url: &str, command: ServerCommand) -> anyhow::Result<()> {

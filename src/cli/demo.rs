@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use crate::config::{ProvisioningArgs, WebArgs};
 use crate::crypto::SecretBox;
 use crate::db;
-use crate::startup::{Application, create_admin};
+use crate::hosting::admins::create_admin;
+use crate::startup::Application;
 use crate::whm::sim::{self, SimConfig, SimHandle};
 
 /// The simulated servers: name, module, accounts, version.
