@@ -50,6 +50,14 @@ pub struct WebArgs {
     pub client_session_max_secs: u64,
 }
 
+/// Accounts per batch: 1 or more.
+fn parse_batch_accounts(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number of 1 or more")),
+    }
+}
+
 /// A proxy address (`10.0.0.5`) or network (`10.0.0.0/8`).
 fn parse_proxy(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
@@ -96,7 +104,7 @@ pub struct ProvisioningArgs {
     pub whm_retry_base_delay_ms: u64,
     /// Accounts whose commands travel in one WHM `batch` request (whm-api.md §2); each
     /// request carries about 17 commands per account.
-    #[arg(long, env = "APPLINKS_WHM_BATCH_ACCOUNTS", default_value_t = DEFAULT_WHM_BATCH_ACCOUNTS, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    #[arg(long, env = "APPLINKS_WHM_BATCH_ACCOUNTS", default_value_t = DEFAULT_WHM_BATCH_ACCOUNTS, value_parser = parse_batch_accounts)]
     pub whm_batch_accounts: usize,
 }
 

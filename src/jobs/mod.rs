@@ -15,6 +15,7 @@
 //! mid-job stops heart-beating and apalis hands its jobs to another worker.
 
 pub mod operations;
+mod pass;
 pub mod provision;
 mod reconcile;
 

@@ -1,25 +1,23 @@
 //! The job: bring one server's accounts to the application's current desired links.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
-use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use super::operations::{log_no_server, log_too_old};
-use super::reconcile::{AccountResult, Desired, reconcile_batch};
+use super::pass::{Pass, Tally, second_pass_pause, warn};
+use super::reconcile::Desired;
 use super::{JOB_MAX_ATTEMPTS, JobContext};
 use crate::db;
 use crate::db::operations::NewEntry;
-use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
-use crate::db::provisioning::{AccountRecord, ServerRecord};
+use crate::db::provisioning::ServerRecord;
 use crate::domain::app::App;
-use crate::domain::operation::{Kind, Level, ServerState, hint_for};
+use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
-use crate::whm::client::{ServerClient, ServerConn, WhmAuth, WhmError};
+use crate::whm::client::{ServerConn, WhmAuth, WhmError};
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -202,7 +200,10 @@ async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &ServerRecord) -> a
 
 enum Outcome {
     /// Every account was attempted; `failed` of them for a reason that is not harmless.
-    Done { warnings: usize, failed: usize },
+    Done {
+        warnings: usize,
+        failed: usize,
+    },
     Unreachable,
     TooOld,
     Superseded,
@@ -218,32 +219,6 @@ fn connection(ctx: &JobContext, server: &ServerRecord) -> anyhow::Result<ServerC
     })
 }
 
-/// One Warning: the server's words (or why it could not be reached), with the hint SPEC §6
-/// gives a known-harmless one.
-async fn warn(
-    ctx: &JobContext,
-    op: Uuid,
-    server: &ServerRecord,
-    account: Option<&str>,
-    message: &str,
-    attempts: u32,
-) -> anyhow::Result<()> {
-    db::operations::log(
-        &ctx.pool,
-        op,
-        Level::Warning,
-        &format!("{message} (after {} attempt(s))", attempts.max(1)),
-        NewEntry {
-            server_id: Some(server.id),
-            server_name: Some(&server.name),
-            account,
-            hint: hint_for(message),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 async fn warn_error(
     ctx: &JobContext,
     op: Uuid,
@@ -256,13 +231,6 @@ async fn warn_error(
         err.reason.clone()
     };
     warn(ctx, op, server, None, &message, err.attempts).await
-}
-
-/// The pause before a server's second pass (and before asking its version again): long
-/// enough for a blip to pass, short beside the job.
-fn second_pass_pause(ctx: &JobContext) -> Duration {
-    let base = ctx.whm.settings().retry_base_delay_ms;
-    Duration::from_millis(base.saturating_mul(10).clamp(50, 5_000))
 }
 
 async fn provision(
@@ -365,109 +333,6 @@ async fn provision(
         warnings: tally.warnings,
         failed: tally.failed,
     })
-}
-
-/// Warnings and failed accounts of a server's passes.
-#[derive(Debug, Default)]
-struct Tally {
-    warnings: usize,
-    failed: usize,
-}
-
-/// What one pass over a server's accounts shares.
-struct Pass<'a> {
-    ctx: &'a JobContext,
-    op: Uuid,
-    app: App,
-    server: &'a ServerRecord,
-    client: &'a ServerClient,
-    desired: &'a Desired,
-}
-
-impl Pass<'_> {
-    /// Reconciles `accounts`, `batch_accounts` per request and at most the per-server
-    /// concurrency of requests in flight, settling each account as its request answers.
-    /// Accounts whose request got no answer are left for a later pass (unless this is the
-    /// `last`, where they fail). None: a newer operation took over.
-    async fn run(
-        &self,
-        accounts: Vec<AccountRecord>,
-        last: bool,
-        tally: &mut Tally,
-    ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
-        let chunks: Vec<Vec<AccountRecord>> = accounts
-            .chunks(self.ctx.batch_accounts.max(1))
-            .map(<[AccountRecord]>::to_vec)
-            .collect();
-        let results = futures::stream::iter(chunks)
-            .map(|chunk| self.chunk(chunk, last))
-            .buffer_unordered(self.ctx.per_server_concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        let mut again = Vec::new();
-        for result in results {
-            let Some((later, warnings, failed)) = result? else {
-                return Ok(None);
-            };
-            again.extend(later);
-            tally.warnings += warnings;
-            tally.failed += failed;
-        }
-        Ok(Some(again))
-    }
-
-    /// One request's accounts: answers those left for later, the warnings and failures.
-    async fn chunk(
-        &self,
-        chunk: Vec<AccountRecord>,
-        last: bool,
-    ) -> anyhow::Result<Option<(Vec<AccountRecord>, usize, usize)>> {
-        let ctx = self.ctx;
-        if db::operations::is_superseded(&ctx.pool, self.op).await? {
-            return Ok(None);
-        }
-        let results =
-            reconcile_batch(ctx, self.client, self.app, self.desired, &chunk).await?;
-        let (mut settled, mut later) = (Vec::new(), Vec::new());
-        let (mut warnings, mut failed) = (0, 0);
-        for (account, result) in chunk.into_iter().zip(results) {
-            let (outcome, reason) = match result {
-                AccountResult::Done => (AccountOutcome::Done, None),
-                AccountResult::Unreachable { .. } if !last => {
-                    later.push(account);
-                    continue;
-                }
-                AccountResult::Unreachable { message, attempts } => {
-                    warn(ctx, self.op, self.server, Some(&account.username), &message, attempts)
-                        .await?;
-                    (warnings, failed) = (warnings + 1, failed + 1);
-                    (AccountOutcome::Failed, Some(message))
-                }
-                AccountResult::Refused {
-                    message,
-                    attempts,
-                    harmless,
-                } => {
-                    warn(ctx, self.op, self.server, Some(&account.username), &message, attempts)
-                        .await?;
-                    warnings += 1;
-                    if harmless {
-                        (AccountOutcome::Skipped, Some(message))
-                    } else {
-                        failed += 1;
-                        (AccountOutcome::Failed, Some(message))
-                    }
-                }
-            };
-            settled.push(Settled {
-                account_id: account.id,
-                outcome,
-                reason,
-            });
-        }
-        db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
-        Ok(Some((later, warnings, failed)))
-    }
 }
 
 /// Compile-time guard: the job's future must be `Send` for apalis to run it on tokio.

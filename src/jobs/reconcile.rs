@@ -88,7 +88,10 @@ pub(super) enum AccountResult {
         harmless: bool,
     },
     /// The request never got an answer after the client's retries: worth another pass.
-    Unreachable { message: String, attempts: u32 },
+    Unreachable {
+        message: String,
+        attempts: u32,
+    },
 }
 
 impl AccountResult {
@@ -188,7 +191,10 @@ fn plan(
             }));
         }
     }
-    for def in LINKS.iter().filter(|d| !wanted.iter().any(|l| l.key == d.key)) {
+    for def in LINKS
+        .iter()
+        .filter(|d| !wanted.iter().any(|l| l.key == d.key))
+    {
         commands.push(Command::remove_integration_link(
             user,
             &links::cpanel_app(def.key),
@@ -259,7 +265,9 @@ fn judge(account: &AccountRecord, results: &[CommandResult]) -> (AccountResult, 
                     .unwrap_or_default();
                 leftovers = listed
                     .into_iter()
-                    .filter(|app| links::key_of_cpanel_app(app).is_some_and(|k| links::find(k).is_none()))
+                    .filter(|app| {
+                        links::key_of_cpanel_app(app).is_some_and(|k| links::find(k).is_none())
+                    })
                     .collect();
             }
             Ok(_) => {}

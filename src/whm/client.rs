@@ -24,10 +24,10 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+use super::command::{Args, Command};
 pub use super::conn::{ClientSettings, ServerConn, WhmAuth};
 pub use super::error::{Cause, ErrorKind, WhmError};
 use super::error::{error_chain, transport_error};
-use super::command::{Args, Command};
 use super::types::{
     Account, CreateLink, Envelope, GroupsData, LinksData, ListAcctsData, UserConfig,
     UserConfigData, VersionData,
@@ -322,12 +322,14 @@ impl ServerClient {
         }
         .await;
         let attempts = attempts.load(Ordering::Relaxed);
-        result.map(|envelope| (envelope, attempts)).map_err(|mut err| {
-            err.attempts = attempts;
-            err.function = function.to_string();
-            err.host = self.host.clone();
-            err
-        })
+        result
+            .map(|envelope| (envelope, attempts))
+            .map_err(|mut err| {
+                err.attempts = attempts;
+                err.function = function.to_string();
+                err.host = self.host.clone();
+                err
+            })
     }
 
     async fn post_once(

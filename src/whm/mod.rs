@@ -14,9 +14,9 @@ pub mod error;
 pub mod sim;
 pub mod types;
 
+pub use batch::{CommandResult, MAX_BATCH_BYTES};
 pub use client::{
     Cause, ClientSettings, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient, WhmError,
 };
-pub use batch::{CommandResult, MAX_BATCH_BYTES};
 pub use command::Command;
 pub use types::{Account, CreateLink, UserConfig};

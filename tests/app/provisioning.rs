@@ -695,14 +695,16 @@ async fn restricted_admin_gets_403_on_every_application_links_route_and_nothing_
 async fn a_superseded_operation_stops_early_and_says_so() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let sim = start_sim(30, "cpanel", "11.134.0.5").await;
+    // Enough accounts for several rounds of batches, each taking the server a while.
+    let sim = start_sim(300, "cpanel", "11.134.0.5").await;
     sim.set_faults(FaultsUpdate {
         latency_ms: Some(30),
+        command_ms: Some(1),
         ..Default::default()
     })
     .unwrap();
     let sid = app.add_server("slow", &sim, "cpanel").await;
-    app.add_accounts(sid, &sim_users(30)).await;
+    app.add_accounts(sid, &sim_users(300)).await;
     app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
     // Wait until the job is under way, then switch off.
     for _ in 0..200 {
@@ -734,7 +736,7 @@ async fn a_superseded_operation_stops_early_and_says_so() {
     assert_eq!(said, 1);
     // Whatever order the jobs ran in, the end state is the current desired one: no links.
     let links = sim_links(&sim);
-    for user in sim_users(30) {
+    for user in sim_users(300) {
         assert!(links_of(&links, &user).is_empty(), "{user}");
     }
 }

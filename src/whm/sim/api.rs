@@ -140,7 +140,8 @@ fn is_form(headers: &HeaderMap) -> bool {
 /// The body's form fields, then the query string's; the first value of a name wins.
 fn arguments(query: &str, body: &[u8]) -> Args {
     let mut args = Args::new();
-    for (name, value) in form_urlencoded::parse(body).chain(form_urlencoded::parse(query.as_bytes()))
+    for (name, value) in
+        form_urlencoded::parse(body).chain(form_urlencoded::parse(query.as_bytes()))
     {
         args.entry(name.into_owned()).or_insert(value.into_owned());
     }
@@ -188,4 +189,3 @@ fn roll(rate: f64) -> bool {
 fn envelope(status: StatusCode, function: &str, answer: Answer) -> Response {
     (status, Json(answer_envelope(function, answer))).into_response()
 }
-

@@ -33,7 +33,9 @@ pub(super) fn commands(body: &[u8], query: &str) -> Commands {
             let (function, args) = value.split_once('?').unwrap_or((&value, ""));
             let mut parsed = Args::new();
             for (name, value) in form_urlencoded::parse(args.as_bytes()) {
-                parsed.entry(name.into_owned()).or_insert(value.into_owned());
+                parsed
+                    .entry(name.into_owned())
+                    .or_insert(value.into_owned());
             }
             (function.to_string(), parsed)
         })

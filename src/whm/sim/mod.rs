@@ -116,6 +116,7 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
         timeout_rate: config.timeout_rate,
         fail_users: config.fail_users,
         owner: config.owner,
+        ..Faults::default()
     };
     let sim = Arc::new(Sim {
         world: SharedWorld::new(World::with_accounts(config.accounts, faults)),

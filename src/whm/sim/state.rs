@@ -79,7 +79,7 @@ pub struct Faults {
     pub latency_ms: u64,
     /// The server's own work per call, also per command of a batch (one after another
     /// within a request; separate requests in parallel).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub command_ms: u64,
     /// Share of API calls answered HTTP 500.
     pub fail_rate: f64,
@@ -91,11 +91,15 @@ pub struct Faults {
     pub owner: Owner,
     /// user → how many more requests naming that account (as `user` of the call, or of any
     /// command of a batch) answer HTTP 500: a fault tied to one account, for tests.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub error_users: BTreeMap<String, u32>,
     /// user → how many more requests naming that account never answer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hang_users: BTreeMap<String, u32>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// A partial change of [`Faults`]; absent fields stay as they are. Accepts the flag names too
@@ -164,7 +168,7 @@ impl Faults {
     /// Whether a request naming `users` hangs, and whether it fails, by the per-account
     /// budgets; each budget that applies is used up by one.
     pub fn take_user_faults(&mut self, users: &[&str]) -> (bool, bool) {
-        let mut take = |budgets: &mut BTreeMap<String, u32>| {
+        let take = |budgets: &mut BTreeMap<String, u32>| {
             let mut hit = false;
             for user in users {
                 if let Some(left) = budgets.get_mut(*user).filter(|left| **left > 0) {
@@ -258,7 +262,6 @@ impl World {
             .collect();
         serde_json::json!({
             "calls": self.calls,
-            "requests": self.requests,
             "users": users,
             "groups": self.groups,
             "faults": self.faults,
