@@ -169,11 +169,11 @@ fn exact_accounts(sim: &SimHandle, users: usize) -> usize {
     (1..=users)
         .filter(|n| {
             let links = sim.links(&format!("user{n:04}"));
-            let ours: Vec<(&String, &std::collections::BTreeMap<String, String>)> = links
-                .iter()
-                .filter(|(app, _)| app.starts_with("applinks_"))
-                .collect();
-            ours.len() == LINKS.len()
+            let ours = links
+                .keys()
+                .filter(|app| app.starts_with("applinks_"))
+                .count();
+            ours == LINKS.len()
                 && LINKS.iter().enumerate().all(|(i, def)| {
                     links
                         .get(&format!("applinks_{}", def.key))

@@ -113,12 +113,15 @@ async fn a_batch_that_keeps_failing_reports_the_request_error_after_its_attempts
     assert_eq!(err.attempts, fast_settings().retry_max_attempts);
 }
 
+/// Each request a recorder received: its query string and body.
+type Received = Arc<Mutex<Vec<(Option<String>, String)>>>;
+
 /// A WHM stand-in that records each request and answers every command of a batch with
 /// `result: 1`.
-async fn spawn_batch_recorder() -> (String, Arc<Mutex<Vec<(Option<String>, String)>>>) {
+async fn spawn_batch_recorder() -> (String, Received) {
     use axum::http::Uri;
 
-    let received: Arc<Mutex<Vec<(Option<String>, String)>>> = Arc::default();
+    let received: Received = Arc::default();
     let log = received.clone();
     let app = axum::Router::new().fallback(move |uri: Uri, body: String| {
         let log = log.clone();
