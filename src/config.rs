@@ -50,6 +50,14 @@ pub struct WebArgs {
     pub client_session_max_secs: u64,
 }
 
+/// Accounts per batch: 1 or more.
+fn parse_batch_accounts(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number of 1 or more")),
+    }
+}
+
 /// A proxy address (`10.0.0.5`) or network (`10.0.0.0/8`).
 fn parse_proxy(text: &str) -> Result<IpNet, String> {
     let text = text.trim();
@@ -75,6 +83,10 @@ pub const DEFAULT_WHM_RETRY_ATTEMPTS: u32 = 3;
 /// First pause between attempts, unless set.
 pub const DEFAULT_WHM_RETRY_BASE_DELAY_MS: u64 = 200;
 
+/// Accounts whose commands travel in one WHM `batch` request, unless set (chosen from the
+/// benchmark, BENCHMARKS.md).
+pub const DEFAULT_WHM_BATCH_ACCOUNTS: usize = 20;
+
 /// How workers talk to WHM servers.
 #[derive(Debug, Clone, Args)]
 pub struct ProvisioningArgs {
@@ -90,6 +102,10 @@ pub struct ProvisioningArgs {
     /// First pause between attempts, in milliseconds; doubles each time, with jitter.
     #[arg(long, env = "APPLINKS_WHM_RETRY_BASE_DELAY_MS", default_value_t = DEFAULT_WHM_RETRY_BASE_DELAY_MS)]
     pub whm_retry_base_delay_ms: u64,
+    /// Accounts whose commands travel in one WHM `batch` request (whm-api.md §2); each
+    /// request carries about 17 commands per account.
+    #[arg(long, env = "APPLINKS_WHM_BATCH_ACCOUNTS", default_value_t = DEFAULT_WHM_BATCH_ACCOUNTS, value_parser = parse_batch_accounts)]
+    pub whm_batch_accounts: usize,
 }
 
 impl Default for ProvisioningArgs {
@@ -99,6 +115,7 @@ impl Default for ProvisioningArgs {
             whm_timeout_ms: DEFAULT_WHM_TIMEOUT_MS,
             whm_retry_attempts: DEFAULT_WHM_RETRY_ATTEMPTS,
             whm_retry_base_delay_ms: DEFAULT_WHM_RETRY_BASE_DELAY_MS,
+            whm_batch_accounts: DEFAULT_WHM_BATCH_ACCOUNTS,
         }
     }
 }

@@ -66,6 +66,7 @@ pub fn job_context(
         secrets,
         public_url: public_url.to_string(),
         per_server_concurrency: p.per_server_concurrency,
+        batch_accounts: p.whm_batch_accounts.max(1),
     }
 }
 

@@ -1,18 +1,20 @@
-//! `applinks bench provision`: how close provisioning comes to its bound (SPEC §9).
+//! `applinks bench provision`: how close provisioning comes to its bound (SPEC §9, issue 11).
 //!
-//! It creates a scratch database beside `DATABASE_URL`, starts simulators with a fixed latency,
-//! seeds accounts, switches cPanel on with in-process workers and times the operation until
-//! the database says it finished. The bound is what the latency alone forces: every account
-//! needs one `list_integration_links` and one `create_integration_link` per link, and one
-//! server runs `per_server_concurrency` calls at once, so
-//! `bound = accounts × (links + 1) × latency / per-server concurrency` (servers run in
-//! parallel, so the bound of the busiest server). Figures, one a line; the database is dropped.
+//! It creates a scratch database beside `DATABASE_URL`, starts simulators with a fixed
+//! latency, work per command and faults, seeds accounts, switches cPanel on with in-process
+//! workers and times the operation until the database says it finished. Then it reads what
+//! each simulator saw: requests and commands (every command counts: list, group, create,
+//! remove). A server's **batched bound** is Σ over its requests of (latency + commands ×
+//! command time) ÷ per-server concurrency; its **per-call bound** the same commands sent one
+//! per request. Servers run in parallel as far as worker slots go: with fewer slots than
+//! servers their rounds add up. Figures, one a line; the database is dropped.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
 use crate::config::ProvisioningArgs;
@@ -21,11 +23,11 @@ use crate::db;
 use crate::domain::app::App;
 use crate::domain::links::LINKS;
 use crate::jobs;
-use crate::whm::sim::{self, SimConfig};
+use crate::whm::sim::{self, SimConfig, SimHandle};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Time a cPanel activation against simulators and compare it with its bound.
+    /// Time a cPanel activation against simulators and compare it with its bounds.
     Provision(ProvisionBench),
     /// Requests/s of the Application Links page, its status fragment and the log's first page.
     Pages(super::bench_web::PagesBench),
@@ -41,15 +43,30 @@ pub struct ProvisionBench {
     /// Accounts per server.
     #[arg(long, default_value_t = 100)]
     pub accounts: usize,
-    /// Latency the simulators add to every API call.
+    /// Latency the simulators add to every request.
     #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
-    /// WHM calls in flight to one server.
+    /// The simulators' own work per command (one after another within a request).
+    #[arg(long, default_value_t = 0)]
+    pub command_ms: u64,
+    /// Requests in flight to one server.
     #[arg(long, default_value_t = 8)]
     pub per_server_concurrency: usize,
+    /// Accounts per `batch` request.
+    #[arg(long, default_value_t = jobs::DEFAULT_BATCH_ACCOUNTS)]
+    pub batch_accounts: usize,
     /// Jobs (servers) the in-process workers run at once.
     #[arg(long, default_value_t = 4)]
     pub workers: usize,
+    /// Share of requests the simulators answer HTTP 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Share of requests the simulators never answer.
+    #[arg(long, default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// The client's timeout of one request (it grows with the commands a batch carries).
+    #[arg(long, default_value_t = 10_000)]
+    pub whm_timeout_ms: u64,
 }
 
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
@@ -60,42 +77,123 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
     }
 }
 
+/// What one run measured.
+struct Measured {
+    wall: Duration,
+    final_state: &'static str,
+    exact: usize,
+    /// Per simulator: (requests, commands).
+    seen: Vec<(u64, u64)>,
+}
+
 async fn provision(database_url: &str, args: ProvisionBench) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.fail_rate) && (0.0..=1.0).contains(&args.timeout_rate),
+        "--fail-rate and --timeout-rate lie between 0 and 1"
+    );
     let mut url = url::Url::parse(database_url).context("DATABASE_URL is not a URL")?;
     url.set_path(&format!(
         "/applinks_bench_{}",
         uuid::Uuid::new_v4().simple()
     ));
     let url = url.to_string();
-    let pool = db::migrate::connect(&url).await?;
+    db::migrate::connect(&url).await?.close().await;
+    // The pool grows with the worker slots: each job keeps its requests' queries in flight.
+    let pool = PgPoolOptions::new()
+        .max_connections((args.workers * (args.per_server_concurrency + 1) + 10) as u32)
+        .connect(&url)
+        .await
+        .context("connecting to the scratch database")?;
     let result = measure(&pool, &args).await;
     pool.close().await;
     Postgres::force_drop_database(&url)
         .await
         .context("dropping the scratch database")?;
-    let wall = result?;
-
-    let links = LINKS.len() as f64;
-    let calls_per_account = links + 1.0;
-    let bound = args.accounts as f64 * calls_per_account * args.latency_ms as f64
-        / 1000.0
-        / args.per_server_concurrency.max(1) as f64;
-    println!("servers {}", args.servers);
-    println!("accounts {}", args.servers * args.accounts);
-    println!("links {}", LINKS.len());
-    println!("latency_ms {}", args.latency_ms);
-    println!("per_server_concurrency {}", args.per_server_concurrency);
-    println!("wall_s {:.3}", wall.as_secs_f64());
-    println!("bound_s {bound:.3}");
-    println!(
-        "accounts_per_s {:.1}",
-        (args.servers * args.accounts) as f64 / wall.as_secs_f64()
-    );
-    println!("ratio wall/bound {:.3}", wall.as_secs_f64() / bound);
+    let m = result?;
+    report(&args, &m);
     Ok(())
 }
 
-async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duration> {
+/// Σ over rounds of the busiest server of each round: with `slots` worker slots, servers run
+/// `slots` at a time.
+fn rounds(mut per_server: Vec<f64>, slots: usize) -> f64 {
+    per_server.sort_by(|a, b| b.total_cmp(a));
+    per_server.iter().step_by(slots.max(1)).sum()
+}
+
+fn report(args: &ProvisionBench, m: &Measured) {
+    let concurrency = args.per_server_concurrency.max(1) as f64;
+    let latency = args.latency_ms as f64 / 1000.0;
+    let command = args.command_ms as f64 / 1000.0;
+    let batched: Vec<f64> = m
+        .seen
+        .iter()
+        .map(|(requests, commands)| {
+            (*requests as f64 * latency + *commands as f64 * command) / concurrency
+        })
+        .collect();
+    let per_call: Vec<f64> = m
+        .seen
+        .iter()
+        .map(|(_, commands)| *commands as f64 * (latency + command) / concurrency)
+        .collect();
+    let bound = rounds(batched, args.workers);
+    let per_call_bound = rounds(per_call, args.workers);
+    let requests: u64 = m.seen.iter().map(|(r, _)| r).sum();
+    let commands: u64 = m.seen.iter().map(|(_, c)| c).sum();
+    let wall = m.wall.as_secs_f64();
+    let total = args.servers * args.accounts;
+    println!("servers {}", args.servers);
+    println!("accounts {total}");
+    println!("links {}", LINKS.len());
+    println!("latency_ms {}", args.latency_ms);
+    println!("command_ms {}", args.command_ms);
+    println!("per_server_concurrency {}", args.per_server_concurrency);
+    println!("batch_accounts {}", args.batch_accounts);
+    println!("workers {}", args.workers);
+    println!("requests {requests}");
+    println!("commands {commands}");
+    println!("wall_s {wall:.3}");
+    println!("batched_bound_s {bound:.3}");
+    println!("per_call_bound_s {per_call_bound:.3}");
+    println!("commands_per_s {:.0}", commands as f64 / wall);
+    println!("accounts_per_s {:.1}", total as f64 / wall);
+    if bound > 0.0 {
+        println!("ratio wall/bound {:.3}", wall / bound);
+    }
+    if per_call_bound > 0.0 {
+        println!("speedup vs per-call bound {:.1}", per_call_bound / wall);
+    }
+    if args.fail_rate > 0.0 || args.timeout_rate > 0.0 {
+        println!("final state {}", m.final_state);
+        println!("exact accounts {}/{total}", m.exact);
+    }
+}
+
+/// Accounts whose applinks_* links on a simulator are exactly the default configuration's.
+fn exact_accounts(sim: &SimHandle, users: usize) -> usize {
+    (1..=users)
+        .filter(|n| {
+            let links = sim.links(&format!("user{n:04}"));
+            let ours = links
+                .keys()
+                .filter(|app| app.starts_with("applinks_"))
+                .count();
+            ours == LINKS.len()
+                && LINKS.iter().enumerate().all(|(i, def)| {
+                    links
+                        .get(&format!("applinks_{}", def.key))
+                        .is_some_and(|link| {
+                            link.get("label").map(String::as_str) == Some(def.default_label)
+                                && link.get("order") == Some(&(i + 1).to_string())
+                                && link.get("token").is_some_and(|t| !t.is_empty())
+                        })
+                })
+        })
+        .count()
+}
+
+async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Measured> {
     db::migrate::run(pool).await?;
     let secrets = SecretBox::from_base64(Some(&SecretBox::generate_key()))?;
     let mut sims = Vec::new();
@@ -104,13 +202,16 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
             sim::spawn(SimConfig {
                 accounts: args.accounts,
                 latency_ms: args.latency_ms,
+                command_ms: args.command_ms,
+                fail_rate: args.fail_rate,
+                timeout_rate: args.timeout_rate,
                 ..Default::default()
             })
             .await?,
         );
     }
     let names: Vec<String> = (1..=args.servers).map(|i| format!("bench-{i}")).collect();
-    let seeded: Vec<(&str, &sim::SimHandle, usize)> = names
+    let seeded: Vec<(&str, &SimHandle, usize)> = names
         .iter()
         .zip(&sims)
         .map(|(n, s)| (n.as_str(), s, args.accounts))
@@ -119,6 +220,8 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
 
     let provisioning = ProvisioningArgs {
         per_server_concurrency: args.per_server_concurrency,
+        whm_batch_accounts: args.batch_accounts,
+        whm_timeout_ms: args.whm_timeout_ms,
         ..Default::default()
     };
     let ctx = crate::startup::job_context(
@@ -136,6 +239,8 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
         },
         jobs::WorkerStatus::default(),
     ));
+    // What seeding and the connection checks cost the simulators is not the activation's.
+    let before: Vec<(u64, u64)> = sims.iter().map(seen).collect();
 
     let started = Instant::now();
     let op = jobs::set_enabled(pool, App::Cpanel, true).await?;
@@ -144,16 +249,55 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Duratio
         if summary.is_some_and(|s| s.finished_at.is_some()) {
             break started.elapsed();
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     };
     let summary = db::operations::summary(pool, op)
         .await?
         .context("the operation vanished")?;
-    anyhow::ensure!(
-        summary.accounts_done == (args.servers * args.accounts) as i64 && summary.warnings == 0,
-        "the operation did not provision every account cleanly: {summary:?}"
-    );
     let _ = stop.send(());
     let _ = workers.await;
-    Ok(wall)
+    let faults = args.fail_rate > 0.0 || args.timeout_rate > 0.0;
+    anyhow::ensure!(
+        faults
+            || (summary.accounts_done == (args.servers * args.accounts) as i64
+                && summary.warnings == 0),
+        "the operation did not provision every account cleanly: {summary:?}"
+    );
+    let seen = sims
+        .iter()
+        .zip(before)
+        .map(|(sim, (requests, commands))| {
+            let (r, c) = seen(sim);
+            (r - requests, c - commands)
+        })
+        .collect();
+    Ok(Measured {
+        wall,
+        final_state: if summary.servers_failed > 0 {
+            "FAILED"
+        } else {
+            "ACTIVE"
+        },
+        exact: sims
+            .iter()
+            .map(|sim| exact_accounts(sim, args.accounts))
+            .sum(),
+        seen,
+    })
+}
+
+/// What a simulator has seen: requests, and commands (each call alone or inside a batch).
+fn seen(sim: &SimHandle) -> (u64, u64) {
+    let state = sim.state_json();
+    let commands = state["calls"]
+        .as_object()
+        .map(|calls| {
+            calls
+                .iter()
+                .filter(|(function, _)| *function != "batch")
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    (sim.requests(), commands)
 }

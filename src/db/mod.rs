@@ -9,6 +9,7 @@ pub mod clients;
 pub mod links;
 pub mod migrate;
 pub mod operations;
+pub mod outcomes;
 pub mod provisioning;
 pub mod roles;
 pub mod servers;

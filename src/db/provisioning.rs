@@ -94,3 +94,24 @@ pub async fn replace_link_secret(
     .await?;
     Ok(())
 }
+
+/// [`link_secret`] for many accounts in one statement: each account's encrypted secret,
+/// created from its entry in `new_ciphertexts` where it has none yet.
+pub async fn link_secrets(
+    db: impl PgExecutor<'_>,
+    account_ids: &[i64],
+    app: App,
+    new_ciphertexts: &[Vec<u8>],
+) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+    sqlx::query_as(
+        "insert into account_link_secrets (account_id, app, token_ciphertext)
+         select u.account_id, $2, u.token from unnest($1::bigint[], $3::bytea[]) as u(account_id, token)
+         on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
+         returning account_id, token_ciphertext",
+    )
+    .bind(account_ids)
+    .bind(app.key())
+    .bind(new_ciphertexts)
+    .fetch_all(db)
+    .await
+}

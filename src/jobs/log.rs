@@ -88,14 +88,27 @@ pub(crate) async fn warning(
     } else {
         err.reason.clone()
     };
+    warning_words(db, op, server, account, &message, err.attempts).await
+}
+
+/// Warning in the server's words (or why it could not be reached), after `attempts`, with
+/// the hint SPEC §6 gives a known-harmless one.
+pub(crate) async fn warning_words(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    server: &Server,
+    account: Option<&str>,
+    message: &str,
+    attempts: u32,
+) -> sqlx::Result<()> {
     db::operations::log(
         db,
         op,
         Level::Warning,
-        &format!("{} (after {} attempt(s))", message, err.attempts.max(1)),
+        &format!("{message} (after {} attempt(s))", attempts.max(1)),
         NewEntry {
             account,
-            hint: hint_for(&message),
+            hint: hint_for(message),
             ..about(server)
         },
     )

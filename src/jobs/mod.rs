@@ -5,14 +5,19 @@
 //! waits for a job that was never queued. Jobs reconcile a server to the application's
 //! *current* desired state, so a retried, repeated or superseded job is harmless.
 //!
+//! A job reconciles its server's accounts in batches (several accounts' commands per
+//! request), records each account's outcome, and gives accounts whose request got no answer
+//! a second pass before it finishes; *Retry* re-runs only the accounts that failed.
+//!
 //! Error policy: what a server answers (access denied, unknown account, HTTP errors after the
-//! client's retries) is logged as a Warning and the job still succeeds; only infrastructure
+//! client's retries) is logged as a Warning, one per account, and the job still succeeds; only infrastructure
 //! failures (the database) fail the job, which apalis then retries. A worker that dies
 //! mid-job stops heart-beating and apalis hands its jobs to another worker.
 
 pub mod connect;
 mod log;
 pub mod operations;
+mod pass;
 pub mod provision;
 mod reconcile;
 pub mod reset_token;
@@ -53,9 +58,15 @@ pub struct JobContext {
     pub secrets: SecretBox,
     /// Base URL of the web instances, for `autologin_token_url` and the fallback `url`.
     pub public_url: String,
-    /// Calls in flight to one server at a time.
+    /// Requests in flight to one server at a time.
     pub per_server_concurrency: usize,
+    /// Accounts whose commands travel in one `batch` request.
+    pub batch_accounts: usize,
 }
+
+/// Accounts per `batch` request unless the settings say otherwise (chosen from the
+/// benchmark, BENCHMARKS.md).
+pub const DEFAULT_BATCH_ACCOUNTS: usize = crate::config::DEFAULT_WHM_BATCH_ACCOUNTS;
 
 /// A worker name unique to this process, so apalis can tell a dead process's jobs apart.
 pub fn worker_name() -> String {

@@ -60,7 +60,8 @@ pub async fn save_configuration(
     Ok(id)
 }
 
-/// Re-runs the servers that failed in the application's last operation.
+/// Re-runs the accounts that failed in the application's last operation, on the servers
+/// that failed in it.
 pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationError> {
     let mut tx = pool.begin().await?;
     db::applications::lock(&mut tx, app).await?;
@@ -80,7 +81,13 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
     if servers.is_empty() {
         return Err(OperationError::NothingToRetry);
     }
+    let ids: Vec<i64> = servers.iter().map(|s| s.id).collect();
     let id = start(&mut tx, app, Kind::Retry, None, servers).await?;
+    // Only the accounts that failed (or never finished); a server that failed before any
+    // account settled names none, and its job then takes all of its accounts.
+    for server_id in ids {
+        db::outcomes::carry_unsettled(&mut *tx, last.id, id, server_id).await?;
+    }
     tx.commit().await?;
     Ok(id)
 }

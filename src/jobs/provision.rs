@@ -3,21 +3,18 @@
 use std::sync::Arc;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
-use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
 use super::connect::{ConnectionError, server_conn};
-use super::reconcile::{Desired, reconcile_account};
+use super::pass::{Pass, Tally, second_pass_pause};
+use super::reconcile::Desired;
 use super::{JOB_MAX_ATTEMPTS, JobContext, log};
 use crate::db;
 use crate::db::operations::NewEntry;
-use crate::db::provisioning::AccountRecord;
 use crate::db::servers::Server;
-use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
-use crate::domain::links::LinkSetting;
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
 
@@ -33,7 +30,7 @@ pub const JOB_NAME: &str = "provision_server";
 
 /// The apalis handler. An error of ours (the database) fails the attempt and apalis runs the
 /// job again; after the last attempt the server is marked failed, so the operation still
-/// ends and *Retry failed servers* can take it up.
+/// ends and *Retry failed accounts* can take it up.
 pub async fn handle(
     job: ProvisionServer,
     ctx: Data<Arc<JobContext>>,
@@ -111,7 +108,10 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
 
     let outcome = if kind == Kind::ResetToken {
         match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
-            Some(warnings) => Outcome::Done { warnings },
+            Some(warnings) => Outcome::Done {
+                warnings,
+                failed: warnings,
+            },
             None => Outcome::Unreachable,
         }
     } else {
@@ -119,7 +119,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     };
     lock.close().await?;
     let state = match outcome {
-        Outcome::Done { warnings: 0 } => ServerState::Done,
+        Outcome::Done { failed: 0, .. } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
         Outcome::TooOld => ServerState::Skipped,
         Outcome::Superseded => {
@@ -128,7 +128,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         }
     };
     db::operations::server_finished(pool, op, server.id, state).await?;
-    if let Outcome::Done { warnings } = outcome {
+    if let Outcome::Done { warnings, .. } = outcome {
         db::operations::log(
             pool,
             op,
@@ -203,7 +203,11 @@ async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &Server) -> anyhow:
 }
 
 enum Outcome {
-    Done { warnings: usize },
+    /// Every account was attempted; `failed` of them for a reason that is not harmless.
+    Done {
+        warnings: usize,
+        failed: usize,
+    },
     Unreachable,
     TooOld,
     Superseded,
@@ -218,7 +222,7 @@ async fn provision(
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
-    let accounts = db::provisioning::accounts_on(pool, server.id, only_account).await?;
+    let accounts = db::outcomes::begin(pool, op, server.id, only_account).await?;
     db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
     db::operations::log(
         pool,
@@ -243,8 +247,16 @@ async fn provision(
     };
     let client = ctx.whm.server(&conn);
 
-    // The server may have been upgraded or downgraded since it was last checked.
-    match client.version().await {
+    // The server may have been upgraded or downgraded since it was last checked. A blip
+    // gets a second chance, as accounts do.
+    let version = match client.version().await {
+        Err(err) if err.is_transient() => {
+            tokio::time::sleep(second_pass_pause(ctx)).await;
+            client.version().await
+        }
+        answer => answer,
+    };
+    match version {
         Ok(version) => {
             db::servers::set_version(pool, server.id, &version).await?;
             if !version_supports_links(Some(&version)) {
@@ -262,47 +274,42 @@ async fn provision(
     }
 
     let desired = Desired::load(pool, app).await?;
-
-    let client = &client;
-    let desired = &desired;
-    let results = futures::stream::iter(accounts)
-        .map(|account: AccountRecord| async move {
-            if db::operations::is_superseded(pool, op).await? {
-                return Ok::<_, anyhow::Error>(None);
-            }
-            let wanted: &[LinkSetting] = if account.status == AccountStatus::Terminated {
-                &[]
-            } else {
-                &desired.shown
-            };
-            let result = reconcile_account(ctx, client, app, &account, desired, wanted).await?;
-            let warning = match &result {
-                Ok(()) => false,
-                Err(err) => {
-                    log::warning(pool, op, server, Some(&account.username), err).await?;
-                    true
-                }
-            };
-            db::operations::account_done(pool, op, server.id, warning).await?;
-            Ok(Some(warning))
-        })
-        .buffer_unordered(ctx.per_server_concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-
-    let mut warnings = 0;
-    let mut superseded = false;
-    for r in results {
-        match r? {
-            Some(true) => warnings += 1,
-            Some(false) => {}
-            None => superseded = true,
+    let pass = Pass {
+        ctx,
+        op,
+        app,
+        server,
+        client: &client,
+        desired: &desired,
+    };
+    let mut tally = Tally::default();
+    let Some(again) = pass.run(accounts, false, &mut tally).await? else {
+        return Ok(Outcome::Superseded);
+    };
+    if !again.is_empty() {
+        let pause = second_pass_pause(ctx);
+        db::operations::log(
+            pool,
+            op,
+            Level::Debug,
+            &format!(
+                "{} account(s) on {} could not be reached; second pass in {} ms",
+                again.len(),
+                server.name,
+                pause.as_millis()
+            ),
+            at.clone(),
+        )
+        .await?;
+        tokio::time::sleep(pause).await;
+        if pass.run(again, true, &mut tally).await?.is_none() {
+            return Ok(Outcome::Superseded);
         }
     }
-    if superseded {
-        return Ok(Outcome::Superseded);
-    }
-    Ok(Outcome::Done { warnings })
+    Ok(Outcome::Done {
+        warnings: tally.warnings,
+        failed: tally.failed,
+    })
 }
 
 /// Compile-time guard: the job's future must be `Send` for apalis to run it on tokio.

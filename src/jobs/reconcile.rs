@@ -1,5 +1,14 @@
-//! One account brought in line with the application's desired links (whm-api.md §4), and
-//! what every account of a job shares: the shown links, the group label, the icons.
+//! Accounts brought in line with the application's desired links, several accounts per
+//! request (whm-api.md §2, §4), and what every account of a job shares: the shown links, the
+//! group label, the icons.
+//!
+//! One account's commands, in one batch: `list_integration_links`, then (links wanted)
+//! `create_integration_group` and one `create_integration_link` per shown link, then one
+//! `remove_integration_link` per known link that is not shown (removing a missing one is
+//! harmless), and (no link wanted) `remove_integration_group`. A leftover `applinks_*` app
+//! that the listing reveals and the catalogue lacks is removed by a short follow-up batch.
+
+use std::collections::HashMap;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
@@ -9,21 +18,11 @@ use crate::db;
 use crate::db::provisioning::AccountRecord;
 use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
-use crate::domain::links::{self, CPANEL_GROUP_ID, CPANEL_GROUP_ORDER, Group, LinkSetting};
-use crate::domain::operation::is_unknown_account;
+use crate::domain::links::{self, CPANEL_GROUP_ID, CPANEL_GROUP_ORDER, Group, LINKS, LinkSetting};
+use crate::domain::operation::{hint_for, is_unknown_account};
 use crate::whm::client::{ServerClient, WhmError};
-use crate::whm::types::CreateLink;
-
-/// The account's link secret for `app`, created on first use and reused ever after, so a
-/// re-created link carries the same token.
-async fn link_token(ctx: &JobContext, account_id: i64, app: App) -> anyhow::Result<SecretString> {
-    let fresh: [u8; 32] = rand::random();
-    let fresh = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(fresh);
-    let stored =
-        db::provisioning::link_secret(&ctx.pool, account_id, app, &ctx.secrets.encrypt(&fresh))
-            .await?;
-    Ok(ctx.secrets.decrypt(&stored)?)
-}
+use crate::whm::types::{CreateLink, LinksData};
+use crate::whm::{Command, CommandResult, MAX_BATCH_BYTES};
 
 /// What every account of the application should carry, read once per job.
 pub(super) struct Desired {
@@ -40,7 +39,10 @@ impl Desired {
         let enabled = db::applications::is_enabled(pool, app).await?;
         let shown = if enabled {
             let config = db::links::load(pool, app).await?;
-            config.into_iter().filter(|l| l.shown).collect()
+            config
+                .into_iter()
+                .filter(|l| l.shown && l.def().is_some())
+                .collect()
         } else {
             Vec::new()
         };
@@ -64,52 +66,121 @@ impl Desired {
             .find(|(g, _)| *g == group)
             .map(|(_, png)| png.clone())
     }
+
+    /// The links this account should carry: none once it is terminated.
+    fn wanted(&self, account: &AccountRecord) -> &[LinkSetting] {
+        if account.status == AccountStatus::Terminated {
+            &[]
+        } else {
+            &self.shown
+        }
+    }
 }
 
-/// Brings one account in line (whm-api.md §4): applinks' group and every wanted link created
-/// (or replaced), every other `applinks_*` link removed, and the group removed when no link
-/// is wanted. The outer error is ours (database); the inner one is what the server answered.
-pub(super) async fn reconcile_account(
+/// How one account's reconciliation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum AccountResult {
+    Done,
+    /// The server refused (or the request failed for good); `harmless` when SPEC §6 knows
+    /// the reason to be harmless (a hinted Warning, not a failure).
+    Refused {
+        message: String,
+        attempts: u32,
+        harmless: bool,
+    },
+    /// The request never got an answer after the client's retries: worth another pass.
+    Unreachable {
+        message: String,
+        attempts: u32,
+    },
+}
+
+impl AccountResult {
+    fn from_request_error(err: &WhmError) -> Self {
+        let message = words(err);
+        if err.is_transient() {
+            Self::Unreachable {
+                message,
+                attempts: err.attempts.max(1),
+            }
+        } else {
+            Self::refused(message, err.attempts)
+        }
+    }
+
+    fn refused(message: String, attempts: u32) -> Self {
+        Self::Refused {
+            harmless: hint_for(&message).is_some(),
+            message,
+            attempts: attempts.max(1),
+        }
+    }
+}
+
+/// The server's own words where there are any, else a plain description.
+fn words(err: &WhmError) -> String {
+    if err.reason.is_empty() {
+        err.describe()
+    } else {
+        err.reason.clone()
+    }
+}
+
+/// Each account's link secret for `app`, created on first use and reused ever after (so a
+/// re-created link carries the same token): one statement for all of them.
+async fn link_tokens(
     ctx: &JobContext,
-    client: &ServerClient,
     app: App,
+    account_ids: &[i64],
+) -> anyhow::Result<HashMap<i64, SecretString>> {
+    if account_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let fresh: Vec<Vec<u8>> = account_ids
+        .iter()
+        .map(|_| {
+            let bytes: [u8; 32] = rand::random();
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+            ctx.secrets.encrypt(&token)
+        })
+        .collect();
+    let stored = db::provisioning::link_secrets(&ctx.pool, account_ids, app, &fresh).await?;
+    stored
+        .into_iter()
+        .map(|(id, ciphertext)| Ok((id, ctx.secrets.decrypt(&ciphertext)?)))
+        .collect()
+}
+
+/// One account's commands (whm-api.md §4); none when nothing can exist for it on the server.
+fn plan(
+    ctx: &JobContext,
     account: &AccountRecord,
     desired: &Desired,
-    wanted: &[LinkSetting],
-) -> anyhow::Result<Result<(), WhmError>> {
+    token: Option<&SecretString>,
+) -> Vec<Command> {
     let user = account.username.as_str();
-    let terminated = account.status == AccountStatus::Terminated;
-    if terminated && user.is_empty() {
-        return Ok(Ok(())); // Nothing can exist on the server for it.
+    let wanted = desired.wanted(account);
+    if wanted.is_empty() && user.is_empty() {
+        return Vec::new();
     }
-    let existing = match client.list_integration_links(user).await {
-        Ok(apps) => apps,
-        // A terminated account the server no longer has carries no links: that is the goal.
-        Err(e) if terminated && is_unknown_account(&e.reason) => return Ok(Ok(())),
-        Err(e) => return Ok(Err(e)),
-    };
+    let mut commands = vec![Command::list_integration_links(user)];
     if !wanted.is_empty() {
-        if let Err(e) = client
-            .create_integration_group(
-                user,
-                CPANEL_GROUP_ID,
-                &desired.group_label,
-                CPANEL_GROUP_ORDER,
-            )
-            .await
-        {
-            return Ok(Err(e));
-        }
-        let token = link_token(ctx, account.id, app).await?;
+        commands.push(Command::create_integration_group(
+            user,
+            CPANEL_GROUP_ID,
+            &desired.group_label,
+            CPANEL_GROUP_ORDER,
+        ));
+        let token = token.map_or("", |t| t.expose_secret());
         for link in wanted {
             let Some(def) = link.def() else { continue };
-            let create = CreateLink {
+            commands.push(Command::create_integration_link(&CreateLink {
                 user: user.to_string(),
                 app: links::cpanel_app(&link.key),
                 implements: def.group.implements().to_string(),
                 label: link.label.clone(),
                 subscriber_unique_id: account.id.to_string(),
-                token: SecretString::from(token.expose_secret().to_string()),
+                token: SecretString::from(token.to_string()),
                 // cPanel's autologin POST names neither user nor app (whm-api.md §6): the
                 // URL names the link.
                 autologin_token_url: Some(format!("{}/sso/cpanel/{}", ctx.public_url, def.key)),
@@ -118,26 +189,165 @@ pub(super) async fn reconcile_account(
                 order: Some(link.position.to_string()),
                 hide: false,
                 base64_png_image: desired.icon(def.group),
-            };
-            if let Err(e) = client.create_integration_link(&create).await {
-                return Ok(Err(e));
+            }));
+        }
+    }
+    for def in LINKS
+        .iter()
+        .filter(|d| !wanted.iter().any(|l| l.key == d.key))
+    {
+        commands.push(Command::remove_integration_link(
+            user,
+            &links::cpanel_app(def.key),
+        ));
+    }
+    if wanted.is_empty() {
+        commands.push(Command::remove_integration_group(user, CPANEL_GROUP_ID));
+    }
+    commands
+}
+
+/// The accounts' plans grouped into requests: consecutive plans, each request's body under
+/// [`MAX_BATCH_BYTES`] (one plan alone may exceed it; it then travels alone).
+fn requests(plans: &[Vec<Command>]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, plan) in plans.iter().enumerate() {
+        let len: usize = plan.iter().map(Command::batch_len).sum();
+        if i > start && bytes + len > MAX_BATCH_BYTES {
+            ranges.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += len;
+    }
+    if start < plans.len() {
+        ranges.push(start..plans.len());
+    }
+    ranges
+}
+
+/// Sends each request's commands in one batch; answers, per account, its commands' results
+/// (or the request's error).
+async fn send(
+    client: &ServerClient,
+    plans: &[Vec<Command>],
+) -> Vec<Result<Vec<CommandResult>, WhmError>> {
+    let mut answers = Vec::with_capacity(plans.len());
+    for range in requests(plans) {
+        let commands: Vec<Command> = plans[range.clone()].concat();
+        if commands.is_empty() {
+            answers.extend(range.map(|_| Ok(Vec::new())));
+            continue;
+        }
+        match client.batch(&commands).await {
+            Err(err) => answers.extend(range.map(|_| Err(err.clone()))),
+            Ok(results) => {
+                let mut results = results.into_iter();
+                for plan in &plans[range] {
+                    answers.push(Ok(results.by_ref().take(plan.len()).collect()));
+                }
             }
         }
     }
-    for existing_app in &existing {
-        let Some(key) = links::key_of_cpanel_app(existing_app) else {
-            continue; // Not ours: never touched.
-        };
-        if !wanted.iter().any(|l| l.key == key)
-            && let Err(e) = client.remove_integration_link(user, existing_app).await
-        {
-            return Ok(Err(e));
+    answers
+}
+
+/// Judges one account by its commands' results; answers the result and the leftover
+/// `applinks_*` apps its listing revealed that the catalogue lacks.
+fn judge(account: &AccountRecord, results: &[CommandResult]) -> (AccountResult, Vec<String>) {
+    let mut refusals: Vec<&WhmError> = Vec::new();
+    let mut leftovers = Vec::new();
+    for (i, result) in results.iter().enumerate() {
+        // metrics: per-command outcome
+        match result {
+            Ok(data) if i == 0 => {
+                let listed = serde_json::from_value::<LinksData>(data.clone())
+                    .map(LinksData::apps)
+                    .unwrap_or_default();
+                leftovers = listed
+                    .into_iter()
+                    .filter(|app| {
+                        links::key_of_cpanel_app(app).is_some_and(|k| links::find(k).is_none())
+                    })
+                    .collect();
+            }
+            Ok(_) => {}
+            Err(err) => refusals.push(err),
         }
     }
-    if wanted.is_empty()
-        && let Err(e) = client.remove_integration_group(user, CPANEL_GROUP_ID).await
+    let Some(first) = refusals.first() else {
+        return (AccountResult::Done, leftovers);
+    };
+    // A terminated account the server no longer has carries no links: that is the goal.
+    if account.status == AccountStatus::Terminated
+        && refusals.iter().all(|e| is_unknown_account(&e.reason))
     {
-        return Ok(Err(e));
+        return (AccountResult::Done, Vec::new());
     }
-    Ok(Ok(()))
+    let mut reasons: Vec<String> = Vec::new();
+    for err in &refusals {
+        let text = words(err);
+        if !reasons.contains(&text) {
+            reasons.push(text);
+        }
+    }
+    (
+        AccountResult::refused(reasons.join("; "), first.attempts),
+        Vec::new(),
+    )
+}
+
+/// Reconciles `accounts` in as few requests as the byte bound allows, plus a follow-up batch
+/// for leftovers; one result per account, in order. The error is ours (the database).
+pub(super) async fn reconcile_batch(
+    ctx: &JobContext,
+    client: &ServerClient,
+    app: App,
+    desired: &Desired,
+    accounts: &[AccountRecord],
+) -> anyhow::Result<Vec<AccountResult>> {
+    let needing_tokens: Vec<i64> = accounts
+        .iter()
+        .filter(|a| !desired.wanted(a).is_empty())
+        .map(|a| a.id)
+        .collect();
+    let tokens = link_tokens(ctx, app, &needing_tokens).await?;
+    let plans: Vec<Vec<Command>> = accounts
+        .iter()
+        .map(|a| plan(ctx, a, desired, tokens.get(&a.id)))
+        .collect();
+    let mut results = Vec::with_capacity(accounts.len());
+    let mut follow_up: Vec<(usize, Vec<Command>)> = Vec::new();
+    for (i, (account, answer)) in accounts.iter().zip(send(client, &plans).await).enumerate() {
+        let result = match answer {
+            Err(err) => AccountResult::from_request_error(&err),
+            Ok(answers) => {
+                let (result, leftovers) = judge(account, &answers);
+                if !leftovers.is_empty() {
+                    let removes = leftovers
+                        .iter()
+                        .map(|app| Command::remove_integration_link(&account.username, app))
+                        .collect();
+                    follow_up.push((i, removes));
+                }
+                result
+            }
+        };
+        results.push(result);
+    }
+    if !follow_up.is_empty() {
+        let plans: Vec<Vec<Command>> = follow_up.iter().map(|(_, p)| p.clone()).collect();
+        for ((i, _), answer) in follow_up.iter().zip(send(client, &plans).await) {
+            results[*i] = match answer {
+                Err(err) => AccountResult::from_request_error(&err),
+                // No listing in a follow-up: every result is a removal.
+                Ok(answers) => {
+                    let mut padded = vec![Ok(serde_json::Value::Null)];
+                    padded.extend(answers);
+                    judge(&accounts[*i], &padded).0
+                }
+            };
+        }
+    }
+    Ok(results)
 }

@@ -1,6 +1,8 @@
 //! The WHM API 1 client (whm-api.md §1, §3): typed calls over reqwest with rustls. Every
 //! call is `POST /json-api/FUNCTION` with a form-encoded body holding `api.version=1` and the
 //! arguments, never a query string: link tokens and icons must not end up in access logs.
+//! The arguments are built by [`Command`]; many commands travel in one request with
+//! `batch` (module `batch`, whm-api.md §2).
 //!
 //! Error policy: every failure is a [`WhmError`] that says whether it is worth retrying.
 //! HTTP 5xx, connection errors and timeouts are *transient* and retried here with exponential
@@ -19,16 +21,14 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
-use serde::de::{DeserializeOwned, IgnoredAny};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
 
+use super::command::{Args, Command};
 pub use super::conn::{ClientSettings, ServerConn, WhmAuth};
 pub use super::error::{Cause, ErrorKind, WhmError};
 use super::error::{error_chain, transport_error};
-use super::types::{
-    Account, CreateLink, Envelope, GroupsData, LinksData, ListAcctsData, UserConfig,
-    UserConfigData, VersionData,
-};
+use super::types::Envelope;
 
 /// The longest pause between two attempts, however many there are.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
@@ -140,164 +140,65 @@ impl std::fmt::Debug for ServerClient {
     }
 }
 
-type Args = Vec<(&'static str, String)>;
-
 impl ServerClient {
     /// `host:port` of this server, for log lines.
     pub fn host(&self) -> &str {
         &self.host
     }
 
-    /// `version`: e.g. `11.134.0.5`.
-    pub async fn version(&self) -> Result<String, WhmError> {
-        let data: VersionData = self.call("version", Vec::new()).await?;
-        Ok(data.version)
+    /// One command alone, with retries; answers the envelope's `data` (JSON null when
+    /// absent) decoded as `T`.
+    pub async fn call<T: DeserializeOwned>(&self, command: Command) -> Result<T, WhmError> {
+        let function = command.function();
+        let result = self.call_uncounted(command).await;
+        // metrics: one command, counted once with its final outcome (after the retries).
+        crate::metrics::whm_command(
+            function,
+            result
+                .as_ref()
+                .map_or_else(WhmError::outcome, |_| crate::metrics::WhmOutcome::Ok),
+        );
+        result
     }
 
-    /// `listaccts`: every account of the server.
-    pub async fn listaccts(&self) -> Result<Vec<Account>, WhmError> {
-        let data: ListAcctsData = self.call("listaccts", Vec::new()).await?;
-        Ok(data.acct)
-    }
-
-    /// `create_integration_link`: creates the link, or replaces the one with the same `app`.
-    /// Optional arguments that are empty are left out.
-    pub async fn create_integration_link(&self, link: &CreateLink) -> Result<(), WhmError> {
-        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
-        let optional = [
-            ("implements", Some(&link.implements)),
-            ("label", Some(&link.label)),
-            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
-            ("autologin_token_url", link.autologin_token_url.as_ref()),
-            ("url", link.url.as_ref()),
-            ("group_id", link.group_id.as_ref()),
-            ("order", link.order.as_ref()),
-            ("base64_png_image", link.base64_png_image.as_ref()),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value.filter(|value| !value.is_empty()) {
-                args.push((name, value.clone()));
-            }
+    async fn call_uncounted<T: DeserializeOwned>(&self, command: Command) -> Result<T, WhmError> {
+        let function = command.function();
+        let (envelope, attempts) = self.post(function, command.args().clone(), 1).await?;
+        let fail = |cause, reason: String| {
+            let mut err = WhmError::new(cause, reason);
+            err.attempts = attempts;
+            err.function = function.to_string();
+            err.host = self.host.clone();
+            err
+        };
+        if !envelope.metadata.result {
+            return Err(fail(Cause::Api, envelope.metadata.reason));
         }
-        let token = link.token.expose_secret();
-        if !token.is_empty() {
-            args.push(("token", token.to_string()));
-        }
-        args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
-        self.call::<IgnoredAny>("create_integration_link", args)
-            .await
-            .map(drop)
+        let data = envelope.data.unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(data)
+            .map_err(|err| fail(Cause::BadResponse, format!("unexpected data: {err}")))
     }
 
-    /// `remove_integration_link`.
-    pub async fn remove_integration_link(&self, user: &str, app: &str) -> Result<(), WhmError> {
-        let args = vec![("user", user.to_string()), ("app", app.to_string())];
-        self.call::<IgnoredAny>("remove_integration_link", args)
-            .await
-            .map(drop)
+    /// The timeout of one attempt of a request carrying `commands` commands: the server
+    /// works through a batch's commands one after another.
+    fn timeout_for(&self, commands: usize) -> Duration {
+        let settings = self.whm.settings();
+        let extra = settings
+            .command_timeout_ms
+            .saturating_mul(commands.saturating_sub(1) as u64);
+        Duration::from_millis(settings.timeout_ms.saturating_add(extra))
     }
 
-    /// `list_integration_links`: the user's app names.
-    pub async fn list_integration_links(&self, user: &str) -> Result<Vec<String>, WhmError> {
-        let data: LinksData = self
-            .call("list_integration_links", vec![("user", user.to_string())])
-            .await?;
-        Ok(data.links.into_iter().map(|entry| entry.app).collect())
-    }
-
-    /// `get_integration_link_user_config`: one link's stored user config (never its token),
-    /// with `user` and `app` filled in from the arguments.
-    pub async fn get_integration_link_user_config(
-        &self,
-        user: &str,
-        app: &str,
-    ) -> Result<UserConfig, WhmError> {
-        let args = vec![("user", user.to_string()), ("app", app.to_string())];
-        let data: UserConfigData = self.call("get_integration_link_user_config", args).await?;
-        Ok(UserConfig {
-            app: app.to_string(),
-            user: user.to_string(),
-            ..data.userconfig
-        })
-    }
-
-    /// `update_integration_link_token`: a new token without re-creating the link.
-    pub async fn update_integration_link_token(
-        &self,
-        user: &str,
-        app: &str,
-        token: &SecretString,
-    ) -> Result<(), WhmError> {
-        let args = vec![
-            ("user", user.to_string()),
-            ("app", app.to_string()),
-            ("token", token.expose_secret().to_string()),
-        ];
-        self.call::<IgnoredAny>("update_integration_link_token", args)
-            .await
-            .map(drop)
-    }
-
-    /// `create_integration_group`: creates the group, or replaces the one with the same id.
-    /// An empty `label` is left out (cPanel then shows the id); `order` may be negative.
-    pub async fn create_integration_group(
-        &self,
-        user: &str,
-        group_id: &str,
-        label: &str,
-        order: i64,
-    ) -> Result<(), WhmError> {
-        let mut args = vec![
-            ("user", user.to_string()),
-            ("group_id", group_id.to_string()),
-        ];
-        if !label.is_empty() {
-            args.push(("label", label.to_string()));
-        }
-        args.push(("order", order.to_string()));
-        self.call::<IgnoredAny>("create_integration_group", args)
-            .await
-            .map(drop)
-    }
-
-    /// `list_integration_groups`: the user's group ids.
-    pub async fn list_integration_groups(&self, user: &str) -> Result<Vec<String>, WhmError> {
-        let data: GroupsData = self
-            .call("list_integration_groups", vec![("user", user.to_string())])
-            .await?;
-        Ok(data.links.into_iter().map(|entry| entry.group).collect())
-    }
-
-    /// `remove_integration_group`.
-    pub async fn remove_integration_group(
-        &self,
-        user: &str,
-        group_id: &str,
-    ) -> Result<(), WhmError> {
-        let args = vec![
-            ("user", user.to_string()),
-            ("group_id", group_id.to_string()),
-        ];
-        self.call::<IgnoredAny>("remove_integration_group", args)
-            .await
-            .map(drop)
-    }
-
-    /// `get_users_links`: the user's link services, as the server answers them (cPanel does
-    /// not document the shape; the simulator answers `{IMPLEMENTS: [APP, …]}`).
-    pub async fn get_users_links(&self, user: &str) -> Result<serde_json::Value, WhmError> {
-        self.call("get_users_links", vec![("user", user.to_string())])
-            .await
-    }
-
-    /// One function with retries; answers the envelope's `data` (JSON null when absent)
-    /// decoded as `T`.
-    async fn call<T: DeserializeOwned>(
+    /// `POST /json-api/FUNCTION` with `form` (plus `api.version=1`), retried while it fails
+    /// transiently; answers the envelope (whatever its `result`) and the attempts made.
+    pub(super) async fn post(
         &self,
         function: &'static str,
-        args: Args,
-    ) -> Result<T, WhmError> {
+        form: Args,
+        commands: usize,
+    ) -> Result<(Envelope<serde_json::Value>, u32), WhmError> {
         let settings = self.whm.settings();
+        let timeout = self.timeout_for(commands);
         let attempts = AtomicU32::new(0);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(settings.retry_base_delay_ms))
@@ -315,7 +216,10 @@ impl ServerClient {
             (|| async {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let sent = std::time::Instant::now();
-                let answer = self.call_once(&http, function, &args, attempt).await;
+                let answer = self
+                    .post_once(&http, function, &form, timeout, attempt)
+                    .await;
+                // metrics: every HTTP attempt's latency, under `batch` for a batch.
                 crate::metrics::whm_request(function, sent.elapsed());
                 answer
             })
@@ -334,34 +238,31 @@ impl ServerClient {
             .await
         }
         .await;
-        // metrics: one command, counted once with its final outcome (after the retries).
-        crate::metrics::whm_command(
-            function,
-            result
-                .as_ref()
-                .map_or_else(WhmError::outcome, |_| crate::metrics::WhmOutcome::Ok),
-        );
-        result.map_err(|mut err| {
-            err.attempts = attempts.load(Ordering::Relaxed);
-            err.function = function.to_string();
-            err.host = self.host.clone();
-            err
-        })
+        let attempts = attempts.load(Ordering::Relaxed);
+        result
+            .map(|envelope| (envelope, attempts))
+            .map_err(|mut err| {
+                err.attempts = attempts;
+                err.function = function.to_string();
+                err.host = self.host.clone();
+                err
+            })
     }
 
-    async fn call_once<T: DeserializeOwned>(
+    async fn post_once(
         &self,
         http: &reqwest::Client,
         function: &str,
         args: &Args,
+        timeout: Duration,
         attempt: u32,
-    ) -> Result<T, WhmError> {
+    ) -> Result<Envelope<serde_json::Value>, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
         // The body, never the query string: arguments carry link tokens (whm-api.md §1).
         let form: Vec<(&str, &str)> = std::iter::once(("api.version", "1"))
             .chain(args.iter().map(|(name, value)| (*name, value.as_str())))
             .collect();
-        let request = http.post(url).form(&form);
+        let request = http.post(url).form(&form).timeout(timeout);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
                 let mut value = HeaderValue::from_str(&format!(
@@ -381,13 +282,14 @@ impl ServerClient {
                 request.basic_auth(username, Some(password.expose_secret()))
             }
         };
+        let timeout_ms = timeout.as_millis() as u64;
         let response = request.send().await.map_err(|err| {
             tracing::debug!(function, host = %self.host, attempt, "WHM call did not get an answer");
-            transport_error(&err, self.whm.settings().timeout_ms)
+            transport_error(&err, timeout_ms)
         })?;
         let status = response.status();
         tracing::debug!(function, host = %self.host, attempt, status = status.as_u16(), "WHM answered");
-        let body = self.read_bounded(response).await?;
+        let body = self.read_bounded(response, timeout_ms).await?;
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
         }
@@ -407,24 +309,22 @@ impl ServerClient {
             };
             return Err(WhmError::new(Cause::Http(status.as_u16()), reason));
         }
-        let envelope = envelope.map_err(|err| {
+        envelope.map_err(|err| {
             WhmError::new(
                 Cause::BadResponse,
                 format!("not the WHM JSON envelope: {err}"),
             )
-        })?;
-        if !envelope.metadata.result {
-            return Err(WhmError::new(Cause::Api, envelope.metadata.reason));
-        }
-        let data = envelope.data.unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(data)
-            .map_err(|err| WhmError::new(Cause::BadResponse, format!("unexpected data: {err}")))
+        })
     }
 }
 
 impl ServerClient {
     /// The answer's body, refused beyond `max_answer_bytes` (announced or actual).
-    async fn read_bounded(&self, mut response: reqwest::Response) -> Result<Vec<u8>, WhmError> {
+    async fn read_bounded(
+        &self,
+        mut response: reqwest::Response,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, WhmError> {
         let settings = self.whm.settings();
         let limit = settings.max_answer_bytes;
         let too_large = || {
@@ -443,7 +343,7 @@ impl ServerClient {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|err| transport_error(&err, settings.timeout_ms))?
+            .map_err(|err| transport_error(&err, timeout_ms))?
         {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());

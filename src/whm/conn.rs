@@ -86,6 +86,9 @@ impl std::fmt::Debug for WhmAuth {
 pub struct ClientSettings {
     /// Whole-request timeout of one attempt.
     pub timeout_ms: u64,
+    /// Added to `timeout_ms` for every command of a batch beyond the first: the server runs
+    /// a batch's commands one after another.
+    pub command_timeout_ms: u64,
     /// Attempts per call, the first included (transient errors only; at least 1).
     pub retry_max_attempts: u32,
     /// First pause between attempts; it doubles each time, plus jitter.
@@ -95,6 +98,10 @@ pub struct ClientSettings {
     pub max_answer_bytes: usize,
 }
 
+/// What a batch's timeout grows by per command: far above the few milliseconds a cPanel
+/// server spends on one integration call.
+pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 25;
+
 /// A `listaccts` of tens of thousands of accounts fits well within this.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -102,6 +109,7 @@ impl Default for ClientSettings {
     fn default() -> Self {
         Self {
             timeout_ms: crate::config::DEFAULT_WHM_TIMEOUT_MS,
+            command_timeout_ms: DEFAULT_COMMAND_TIMEOUT_MS,
             retry_max_attempts: crate::config::DEFAULT_WHM_RETRY_ATTEMPTS,
             retry_base_delay_ms: crate::config::DEFAULT_WHM_RETRY_BASE_DELAY_MS,
             max_answer_bytes: MAX_ANSWER_BYTES,

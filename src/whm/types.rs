@@ -87,6 +87,20 @@ pub struct LinksData {
     pub links: Vec<AppEntry>,
 }
 
+impl LinksData {
+    /// The app names listed.
+    pub fn apps(self) -> Vec<String> {
+        self.links.into_iter().map(|entry| entry.app).collect()
+    }
+}
+
+/// `data` of `batch` (whm-api.md §2): one envelope per command, in the order sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchData {
+    #[serde(default)]
+    pub result: Vec<Envelope<serde_json::Value>>,
+}
+
 /// One entry of `list_integration_groups` (cPanel names the list `links` here too).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupEntry {

@@ -257,6 +257,7 @@ pub fn fast_provisioning() -> ProvisioningArgs {
         whm_timeout_ms: 2_000,
         whm_retry_attempts: 2,
         whm_retry_base_delay_ms: 10,
+        ..ProvisioningArgs::default()
     }
 }
 

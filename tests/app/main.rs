@@ -2,6 +2,7 @@
 //! PostgreSQL database per test, the WHM simulator on loopback, driven over HTTP.
 
 mod admins;
+mod batch;
 mod browser;
 mod chaos;
 mod client_area;

@@ -376,7 +376,7 @@ async fn an_application_whose_only_servers_are_too_old_gets_a_notice() {
 }
 
 #[tokio::test]
-async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fixes_them() {
+async fn accounts_the_server_lacks_give_hinted_warnings_for_exactly_those_and_no_failure() {
     let app = spawn_app().await;
     app.login_full_admin().await;
     let sim = start_sim(5, "cpanel", "11.134.0.5").await;
@@ -396,8 +396,9 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
 
     app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
     let status = app.wait_idle("cpanel").await;
-    assert_eq!(status["state"], "failed", "{status}");
-    assert_eq!(status["operation"]["servers_failed"], 1);
+    // Known-harmless warnings (SPEC §6) are not failures (issue 11).
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(status["operation"]["servers_failed"], 0);
     assert_eq!(status["operation"]["accounts_done"], 7);
     assert_eq!(status["operation"]["warnings"], 4);
 
@@ -426,13 +427,9 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
     assert!(links_of(&links, "user0002").is_empty());
 
     let (_, html) = app.text(BASE).await;
-    assert_eq!(select(&html, "tr[data-app=cpanel] .badge"), vec!["FAILED"]);
-    assert_eq!(
-        select(&html, "tr[data-app=cpanel] .retry-form button"),
-        vec!["Retry failed servers"]
-    );
+    assert_eq!(select(&html, "tr[data-app=cpanel] .badge"), vec!["ACTIVE"]);
 
-    // Lift the fault, fix the data, retry.
+    // Lift the fault, fix the data, run again.
     sim.set_faults(FaultsUpdate {
         fail_users: Some(vec![]),
         ..Default::default()
@@ -442,10 +439,10 @@ async fn accounts_the_server_fails_give_warnings_for_exactly_those_and_retry_fix
         .execute(&app.pool)
         .await
         .unwrap();
-    let r = app.post_form(&format!("{BASE}/cpanel/retry"), &[]).await;
+    let r = app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let status = app.wait_idle("cpanel").await;
-    assert_eq!(status["operation"]["kind"], "retry");
+    assert_eq!(status["operation"]["kind"], "activate");
     assert_eq!(
         status["state"], "active",
         "terminated accounts the server lacks are fine: {status}"
@@ -708,14 +705,16 @@ async fn restricted_admin_gets_403_on_every_application_links_route_and_nothing_
 async fn a_superseded_operation_stops_early_and_says_so() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let sim = start_sim(30, "cpanel", "11.134.0.5").await;
+    // Enough accounts for several rounds of batches, each taking the server a while.
+    let sim = start_sim(300, "cpanel", "11.134.0.5").await;
     sim.set_faults(FaultsUpdate {
         latency_ms: Some(30),
+        command_ms: Some(1),
         ..Default::default()
     })
     .unwrap();
     let sid = app.add_server("slow", &sim, "cpanel").await;
-    app.add_accounts(sid, &sim_users(30)).await;
+    app.add_accounts(sid, &sim_users(300)).await;
     app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
     // Wait until the job is under way, then switch off.
     for _ in 0..200 {
@@ -747,7 +746,7 @@ async fn a_superseded_operation_stops_early_and_says_so() {
     assert_eq!(said, 1);
     // Whatever order the jobs ran in, the end state is the current desired one: no links.
     let links = sim_links(&sim);
-    for user in sim_users(30) {
+    for user in sim_users(300) {
         assert!(links_of(&links, &user).is_empty(), "{user}");
     }
     app.finish().await;

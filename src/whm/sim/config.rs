@@ -46,6 +46,8 @@ pub struct SimConfig {
     /// The API token it accepts (also the password of the Basic form).
     pub token: String,
     pub latency_ms: u64,
+    /// The server's work per call or batch command, in milliseconds.
+    pub command_ms: u64,
     pub fail_rate: f64,
     pub timeout_rate: f64,
     pub fail_users: Vec<String>,
@@ -65,6 +67,7 @@ impl Default for SimConfig {
             username: "root".to_string(),
             token: random_token(),
             latency_ms: 0,
+            command_ms: 0,
             fail_rate: 0.0,
             timeout_rate: 0.0,
             fail_users: Vec::new(),
@@ -84,6 +87,7 @@ impl std::fmt::Debug for SimConfig {
             .field("username", &self.username)
             .field("token", &"[redacted]")
             .field("latency_ms", &self.latency_ms)
+            .field("command_ms", &self.command_ms)
             .field("fail_rate", &self.fail_rate)
             .field("timeout_rate", &self.timeout_rate)
             .field("fail_users", &self.fail_users)
@@ -114,9 +118,13 @@ pub struct SimArgs {
     /// The API token it accepts (random if not given; printed at start).
     #[arg(long)]
     pub token: Option<String>,
-    /// Milliseconds added to every API call.
+    /// Milliseconds added to every API request (a batch is one request).
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// The server's own work per API call, also per command inside a batch (one after
+    /// another within a request; separate requests run in parallel), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub command_ms: u64,
     /// Share of API calls answered HTTP 500 (0 to 1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     pub fail_rate: f64,
@@ -142,6 +150,7 @@ impl SimArgs {
             username: self.username,
             token: self.token.unwrap_or_else(random_token),
             latency_ms: self.latency_ms,
+            command_ms: self.command_ms,
             fail_rate: self.fail_rate,
             timeout_rate: self.timeout_rate,
             fail_users: self.fail_users,

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::Sim;
-use super::api::order_key;
+use super::functions::order_key;
 use super::state::{StoredGroup, StoredLink, World};
 
 /// The id of cPanel's built-in group for links without a group of their own.

@@ -3,7 +3,8 @@
 //! tests and the benchmarks. Plain HTTP, state in memory.
 //!
 //! - `api`: `GET`/`POST /json-api/FUNCTION` (query string or form body), both auth forms,
-//!   faults; `validate`: cPanel's argument rules and reason texts (§3).
+//!   faults, `--command-ms`; `batch`: many commands in one request (§2); `validate`:
+//!   cPanel's argument rules and reason texts (§3).
 //! - `cpanel`: the customer's cPanel home, `GET /cpanel/USER`; `autologin`: the click,
 //!   `POST /cpanel/USER/open/APP` (§6).
 //! - `control`: test support without auth: `GET /__sim/state`, `POST /__sim/faults`,
@@ -11,15 +12,15 @@
 //! - `config`: [`SimConfig`], the flags ([`SimArgs`]) and the [`Sleeper`].
 //! - `state`: the memory (links keep user config and token apart, as cPanel does).
 //!
-//! Not simulated yet: `batch` (§2) and `--command-ms`.
-//!
 //! In-process: [`spawn`] answers a [`SimHandle`]; from the command line: [`run`].
 
 mod api;
 mod autologin;
+mod batch;
 mod config;
 mod control;
 mod cpanel;
+mod functions;
 pub mod state;
 mod validate;
 
@@ -110,10 +111,12 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
         .context("whm-sim: building the autologin HTTP client")?;
     let faults = Faults {
         latency_ms: config.latency_ms,
+        command_ms: config.command_ms,
         fail_rate: config.fail_rate,
         timeout_rate: config.timeout_rate,
         fail_users: config.fail_users,
         owner: config.owner,
+        ..Faults::default()
     };
     let sim = Arc::new(Sim {
         world: SharedWorld::new(World::with_accounts(config.accounts, faults)),
@@ -245,6 +248,11 @@ impl SimHandle {
             .get(function)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// HTTP requests to the API received (a batch is one, whatever it carries).
+    pub fn requests(&self) -> u64 {
+        self.sim.world.lock().requests
     }
 
     pub fn faults(&self) -> Faults {

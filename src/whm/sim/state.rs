@@ -75,8 +75,12 @@ impl Owner {
 /// (`POST /__sim/faults`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Faults {
-    /// Added to every API call.
+    /// Added to every API request.
     pub latency_ms: u64,
+    /// The server's own work per call, also per command of a batch (one after another
+    /// within a request; separate requests in parallel).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub command_ms: u64,
     /// Share of API calls answered HTTP 500.
     pub fail_rate: f64,
     /// Share of API calls that do not answer within any client timeout.
@@ -85,6 +89,17 @@ pub struct Faults {
     pub fail_users: Vec<String>,
     /// Which unknown-user reason the server answers (`--owner`).
     pub owner: Owner,
+    /// user → how many more requests naming that account (as `user` of the call, or of any
+    /// command of a batch) answer HTTP 500: a fault tied to one account, for tests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_users: BTreeMap<String, u32>,
+    /// user → how many more requests naming that account never answer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hang_users: BTreeMap<String, u32>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// A partial change of [`Faults`]; absent fields stay as they are. Accepts the flag names too
@@ -94,6 +109,8 @@ pub struct Faults {
 pub struct FaultsUpdate {
     #[serde(default, alias = "latency-ms")]
     pub latency_ms: Option<u64>,
+    #[serde(default, alias = "command-ms")]
+    pub command_ms: Option<u64>,
     #[serde(default, alias = "fail-rate")]
     pub fail_rate: Option<f64>,
     #[serde(default, alias = "timeout-rate")]
@@ -102,6 +119,10 @@ pub struct FaultsUpdate {
     pub fail_users: Option<Vec<String>>,
     #[serde(default)]
     pub owner: Option<Owner>,
+    #[serde(default, alias = "error-users")]
+    pub error_users: Option<BTreeMap<String, u32>>,
+    #[serde(default, alias = "hang-users")]
+    pub hang_users: Option<BTreeMap<String, u32>>,
 }
 
 impl Faults {
@@ -120,6 +141,9 @@ impl Faults {
         if let Some(latency_ms) = update.latency_ms {
             self.latency_ms = latency_ms;
         }
+        if let Some(command_ms) = update.command_ms {
+            self.command_ms = command_ms;
+        }
         if let Some(fail_rate) = update.fail_rate {
             self.fail_rate = fail_rate;
         }
@@ -132,7 +156,31 @@ impl Faults {
         if let Some(owner) = update.owner {
             self.owner = owner;
         }
+        if let Some(error_users) = update.error_users {
+            self.error_users = error_users;
+        }
+        if let Some(hang_users) = update.hang_users {
+            self.hang_users = hang_users;
+        }
         Ok(())
+    }
+
+    /// Whether a request naming `users` hangs, and whether it fails, by the per-account
+    /// budgets; each budget that applies is used up by one.
+    pub fn take_user_faults(&mut self, users: &[&str]) -> (bool, bool) {
+        let take = |budgets: &mut BTreeMap<String, u32>| {
+            let mut hit = false;
+            for user in users {
+                if let Some(left) = budgets.get_mut(*user).filter(|left| **left > 0) {
+                    *left -= 1;
+                    hit = true;
+                }
+            }
+            hit
+        };
+        let hang = take(&mut self.hang_users);
+        let error = !hang && take(&mut self.error_users);
+        (hang, error)
     }
 }
 
@@ -147,8 +195,11 @@ pub struct World {
     pub orphan_tokens: BTreeMap<String, BTreeMap<String, String>>,
     /// user → group id → group.
     pub groups: BTreeMap<String, BTreeMap<String, StoredGroup>>,
-    /// function → calls received (every call, whatever its answer).
+    /// function → calls received (every call, whatever its answer), a batch's commands
+    /// under their own functions; `batch` counts batch requests.
     pub calls: BTreeMap<String, u64>,
+    /// HTTP requests to `/json-api/…` received (a batch is one).
+    pub requests: u64,
     pub faults: Faults,
 }
 

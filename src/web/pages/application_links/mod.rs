@@ -187,7 +187,7 @@ async fn retry(
             flash(
                 &session,
                 "success",
-                format!("Retrying the {} servers that failed.", app.name()),
+                format!("Retrying the {} accounts that failed.", app.name()),
             )
             .await?
         }

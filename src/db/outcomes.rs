@@ -1,0 +1,149 @@
+//! Each account's outcome in an operation (`operation_accounts`): which accounts a server's
+//! job reconciles, how each ended, and what *Retry* takes up again.
+
+use sqlx::{PgExecutor, PgPool};
+use uuid::Uuid;
+
+use super::provisioning::AccountRecord;
+
+/// How one account ended in an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// The server refused for a reason known to be harmless (SPEC §6).
+    Skipped,
+    Failed,
+}
+
+impl Outcome {
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One settled account.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub account_id: i64,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+}
+
+/// The accounts a server's job reconciles, each marked pending. An operation that already
+/// names accounts on this server (a retry, or an earlier attempt of this job) keeps those;
+/// otherwise every account on the server, or just `only`.
+pub async fn begin(
+    pool: &PgPool,
+    op: Uuid,
+    server_id: i64,
+    only: Option<i64>,
+) -> sqlx::Result<Vec<AccountRecord>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "insert into operation_accounts (operation_id, account_id, server_id)
+         select $1, a.id, a.server_id from accounts a
+         where a.server_id = $2 and ($3::bigint is null or a.id = $3)
+           and not exists (select 1 from operation_accounts
+                           where operation_id = $1 and server_id = $2)
+         on conflict do nothing",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(only)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update operation_accounts set outcome = 'pending', reason = null, updated_at = now()
+         where operation_id = $1 and server_id = $2 and outcome <> 'pending'",
+    )
+    .bind(op)
+    .bind(server_id)
+    .execute(&mut *tx)
+    .await?;
+    let accounts = sqlx::query_as(
+        "select a.id, a.username, a.status from accounts a
+         join operation_accounts o on o.account_id = a.id
+         where o.operation_id = $1 and o.server_id = $2 and a.server_id = $2
+         order by a.username, a.id",
+    )
+    .bind(op)
+    .bind(server_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(accounts)
+}
+
+/// Settles accounts and counts them in the server's progress, in one statement.
+pub async fn settle(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    server_id: i64,
+    settled: &[Settled],
+    warnings: usize,
+) -> sqlx::Result<()> {
+    let ids: Vec<i64> = settled.iter().map(|s| s.account_id).collect();
+    let outcomes: Vec<&str> = settled.iter().map(|s| s.outcome.key()).collect();
+    let reasons: Vec<Option<&str>> = settled.iter().map(|s| s.reason.as_deref()).collect();
+    sqlx::query(
+        "with settled as (
+             update operation_accounts t set outcome = u.outcome, reason = u.reason,
+                    updated_at = now()
+             from unnest($3::bigint[], $4::text[], $5::text[]) as u(account_id, outcome, reason)
+             where t.operation_id = $1 and t.account_id = u.account_id
+             returning 1)
+         update operation_servers set accounts_done = accounts_done + $6,
+                warnings = warnings + $7, updated_at = now()
+         where operation_id = $1 and server_id = $2",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(&ids)
+    .bind(&outcomes)
+    .bind(&reasons)
+    .bind(settled.len() as i32)
+    .bind(warnings as i32)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Names, for the operation `to` on this server, the accounts that failed or never settled
+/// in `from`; answers how many. None named: the job then takes every account of the server.
+pub async fn carry_unsettled(
+    db: impl PgExecutor<'_>,
+    from: Uuid,
+    to: Uuid,
+    server_id: i64,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "insert into operation_accounts (operation_id, account_id, server_id)
+         select $2, account_id, server_id from operation_accounts
+         where operation_id = $1 and server_id = $3 and outcome in ('pending', 'failed')",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(server_id)
+    .execute(db)
+    .await
+    .map(|done| done.rows_affected())
+}
+
+/// An account's outcome row in an operation: (outcome, reason).
+pub async fn of_account(
+    db: impl PgExecutor<'_>,
+    op: Uuid,
+    account_id: i64,
+) -> sqlx::Result<Option<(String, Option<String>)>> {
+    sqlx::query_as(
+        "select outcome, reason from operation_accounts where operation_id = $1 and account_id = $2",
+    )
+    .bind(op)
+    .bind(account_id)
+    .fetch_optional(db)
+    .await
+}

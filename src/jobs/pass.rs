@@ -1,0 +1,167 @@
+//! One pass over a server's accounts: their commands in batches of up to `batch_accounts`
+//! accounts, at most the per-server concurrency of requests in flight, each account settled
+//! (done, skipped, failed) with one Warning when the server refused it. Accounts whose request
+//! got no answer after the client's retries are handed back for a second pass.
+
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use uuid::Uuid;
+
+use super::reconcile::{AccountResult, Desired, reconcile_batch};
+use super::{JobContext, log};
+use crate::db;
+use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
+use crate::db::provisioning::AccountRecord;
+use crate::db::servers::Server;
+use crate::domain::app::App;
+use crate::whm::client::ServerClient;
+
+/// The pause before a server's second pass (and before asking its version again): long
+/// enough for a blip to pass, short beside the job.
+pub(super) fn second_pass_pause(ctx: &JobContext) -> Duration {
+    let base = ctx.whm.settings().retry_base_delay_ms;
+    Duration::from_millis(base.saturating_mul(10).clamp(50, 5_000))
+}
+
+/// Warnings and failed accounts of a server's passes.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) warnings: usize,
+    pub(super) failed: usize,
+}
+
+/// Accounts per request: at most `batch_accounts`, spread evenly over a number of requests
+/// that fills every one of the server's `concurrency` slots in each round, so that no round
+/// runs half empty while its requests take as long as full ones.
+fn accounts_per_request(accounts: usize, batch_accounts: usize, concurrency: usize) -> usize {
+    let requests = accounts.div_ceil(batch_accounts.max(1));
+    let requests = requests.div_ceil(concurrency) * concurrency;
+    accounts.div_ceil(requests.max(1)).max(1)
+}
+
+/// What one pass over a server's accounts shares.
+pub(super) struct Pass<'a> {
+    pub(super) ctx: &'a JobContext,
+    pub(super) op: Uuid,
+    pub(super) app: App,
+    pub(super) server: &'a Server,
+    pub(super) client: &'a ServerClient,
+    pub(super) desired: &'a Desired,
+}
+
+impl Pass<'_> {
+    /// Reconciles `accounts`, `batch_accounts` per request and at most the per-server
+    /// concurrency of requests in flight, settling each account as its request answers.
+    /// Accounts whose request got no answer are left for a later pass (unless this is the
+    /// `last`, where they fail). None: a newer operation took over.
+    pub(super) async fn run(
+        &self,
+        accounts: Vec<AccountRecord>,
+        last: bool,
+        tally: &mut Tally,
+    ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
+        let concurrency = self.ctx.per_server_concurrency.max(1);
+        let size = accounts_per_request(accounts.len(), self.ctx.batch_accounts, concurrency);
+        let chunks: Vec<Vec<AccountRecord>> = accounts
+            .chunks(size)
+            .map(<[AccountRecord]>::to_vec)
+            .collect();
+        let results = futures::stream::iter(chunks)
+            .map(|chunk| self.chunk(chunk, last))
+            .buffer_unordered(concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut again = Vec::new();
+        for result in results {
+            let Some((later, warnings, failed)) = result? else {
+                return Ok(None);
+            };
+            again.extend(later);
+            tally.warnings += warnings;
+            tally.failed += failed;
+        }
+        Ok(Some(again))
+    }
+
+    /// One request's accounts: answers those left for later, the warnings and failures.
+    async fn chunk(
+        &self,
+        chunk: Vec<AccountRecord>,
+        last: bool,
+    ) -> anyhow::Result<Option<(Vec<AccountRecord>, usize, usize)>> {
+        let ctx = self.ctx;
+        if db::operations::is_superseded(&ctx.pool, self.op).await? {
+            return Ok(None);
+        }
+        let results = reconcile_batch(ctx, self.client, self.app, self.desired, &chunk).await?;
+        let (mut settled, mut later) = (Vec::new(), Vec::new());
+        let (mut warnings, mut failed) = (0, 0);
+        for (account, result) in chunk.into_iter().zip(results) {
+            let (outcome, reason) = match result {
+                AccountResult::Done => (AccountOutcome::Done, None),
+                AccountResult::Unreachable { .. } if !last => {
+                    later.push(account);
+                    continue;
+                }
+                AccountResult::Unreachable { message, attempts } => {
+                    log::warning_words(
+                        &ctx.pool,
+                        self.op,
+                        self.server,
+                        Some(&account.username),
+                        &message,
+                        attempts,
+                    )
+                    .await?;
+                    (warnings, failed) = (warnings + 1, failed + 1);
+                    (AccountOutcome::Failed, Some(message))
+                }
+                AccountResult::Refused {
+                    message,
+                    attempts,
+                    harmless,
+                } => {
+                    log::warning_words(
+                        &ctx.pool,
+                        self.op,
+                        self.server,
+                        Some(&account.username),
+                        &message,
+                        attempts,
+                    )
+                    .await?;
+                    warnings += 1;
+                    if harmless {
+                        (AccountOutcome::Skipped, Some(message))
+                    } else {
+                        failed += 1;
+                        (AccountOutcome::Failed, Some(message))
+                    }
+                }
+            };
+            settled.push(Settled {
+                account_id: account.id,
+                outcome,
+                reason,
+            });
+        }
+        db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
+        Ok(Some((later, warnings, failed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accounts_per_request;
+
+    #[test]
+    fn requests_fill_every_slot_of_each_round_and_never_exceed_the_batch_size() {
+        // 200 accounts, at most 20 a request, 4 slots: 12 requests of 17, not 10 of 20.
+        assert_eq!(accounts_per_request(200, 20, 4), 17);
+        assert_eq!(accounts_per_request(200, 50, 4), 50);
+        assert_eq!(accounts_per_request(3, 20, 4), 1);
+        assert_eq!(accounts_per_request(0, 20, 4), 1);
+        assert_eq!(accounts_per_request(1000, 20, 1), 20);
+    }
+}

@@ -1,0 +1,185 @@
+//! One WHM API 1 call as data: [`Command`], a function with its arguments (whm-api.md §3, §5),
+//! sent alone (`POST /json-api/FUNCTION`) or as one `command` of a `batch` (§2). Building the
+//! arguments here keeps the single calls and the batches in agreement.
+//!
+//! `Debug` shows the function and the argument names only: values carry link tokens.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::CreateLink;
+
+/// The arguments of one call, in the order sent.
+pub(super) type Args = Vec<(&'static str, String)>;
+
+/// One call: a function and its arguments.
+#[derive(Clone)]
+pub struct Command {
+    function: &'static str,
+    args: Args,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.args.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("Command")
+            .field("function", &self.function)
+            .field("args", &names)
+            .finish()
+    }
+}
+
+impl Command {
+    fn new(function: &'static str, args: Args) -> Self {
+        Self { function, args }
+    }
+
+    /// The WHM function called.
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    pub(super) fn args(&self) -> &Args {
+        &self.args
+    }
+
+    /// `FUNCTION?ARGS`, the value of one `command` field of a batch: the call's own
+    /// form-encoded arguments, `api.version=1` first (whm-api.md §2).
+    pub(super) fn batch_value(&self) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("api.version", "1");
+        for (name, value) in &self.args {
+            query.append_pair(name, value);
+        }
+        format!("{}?{}", self.function, query.finish())
+    }
+
+    /// About the bytes this command adds to a batch body (its value is encoded once more
+    /// there): what a caller sizes its batches by.
+    pub fn batch_len(&self) -> usize {
+        let raw: usize = self
+            .args
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 2)
+            .sum();
+        // Encoding twice turns a reserved byte into up to 7; arguments are mostly plain.
+        self.function.len() + 32 + raw + raw / 4
+    }
+
+    pub fn version() -> Self {
+        Self::new("version", Vec::new())
+    }
+
+    pub fn listaccts() -> Self {
+        Self::new("listaccts", Vec::new())
+    }
+
+    /// `create_integration_link`; optional arguments that are empty are left out.
+    pub fn create_integration_link(link: &CreateLink) -> Self {
+        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
+        let optional = [
+            ("implements", Some(&link.implements)),
+            ("label", Some(&link.label)),
+            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
+            ("autologin_token_url", link.autologin_token_url.as_ref()),
+            ("url", link.url.as_ref()),
+            ("group_id", link.group_id.as_ref()),
+            ("order", link.order.as_ref()),
+            ("base64_png_image", link.base64_png_image.as_ref()),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
+                args.push((name, value.clone()));
+            }
+        }
+        let token = link.token.expose_secret();
+        if !token.is_empty() {
+            args.push(("token", token.to_string()));
+        }
+        args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
+        Self::new("create_integration_link", args)
+    }
+
+    pub fn remove_integration_link(user: &str, app: &str) -> Self {
+        Self::new(
+            "remove_integration_link",
+            vec![("user", user.to_string()), ("app", app.to_string())],
+        )
+    }
+
+    pub fn list_integration_links(user: &str) -> Self {
+        Self::new("list_integration_links", vec![("user", user.to_string())])
+    }
+
+    pub fn get_integration_link_user_config(user: &str, app: &str) -> Self {
+        Self::new(
+            "get_integration_link_user_config",
+            vec![("user", user.to_string()), ("app", app.to_string())],
+        )
+    }
+
+    pub fn update_integration_link_token(user: &str, app: &str, token: &SecretString) -> Self {
+        Self::new(
+            "update_integration_link_token",
+            vec![
+                ("user", user.to_string()),
+                ("app", app.to_string()),
+                ("token", token.expose_secret().to_string()),
+            ],
+        )
+    }
+
+    /// `create_integration_group`; an empty `label` is left out (cPanel then shows the id).
+    pub fn create_integration_group(user: &str, group_id: &str, label: &str, order: i64) -> Self {
+        let mut args = vec![
+            ("user", user.to_string()),
+            ("group_id", group_id.to_string()),
+        ];
+        if !label.is_empty() {
+            args.push(("label", label.to_string()));
+        }
+        args.push(("order", order.to_string()));
+        Self::new("create_integration_group", args)
+    }
+
+    pub fn list_integration_groups(user: &str) -> Self {
+        Self::new("list_integration_groups", vec![("user", user.to_string())])
+    }
+
+    pub fn remove_integration_group(user: &str, group_id: &str) -> Self {
+        Self::new(
+            "remove_integration_group",
+            vec![
+                ("user", user.to_string()),
+                ("group_id", group_id.to_string()),
+            ],
+        )
+    }
+
+    pub fn get_users_links(user: &str) -> Self {
+        Self::new("get_users_links", vec![("user", user.to_string())])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_value_is_the_function_and_its_encoded_arguments() {
+        let command = Command::remove_integration_link("bob", "applinks_a&b");
+        assert_eq!(
+            command.batch_value(),
+            "remove_integration_link?api.version=1&user=bob&app=applinks_a%26b"
+        );
+        assert!(command.batch_len() >= command.batch_value().len());
+    }
+
+    #[test]
+    fn debug_shows_no_argument_values() {
+        let token = SecretString::from("s3cret-token".to_string());
+        let command = Command::update_integration_link_token("bob", "applinks_x", &token);
+        let shown = format!("{command:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("token"));
+    }
+}
