@@ -324,7 +324,7 @@ pub async fn overview(
                 last.*
          from applications a
          left join lateral (
-             {SUMMARY} where o.id = (select id from operations where app = a.app and kind <> 'account'
+             {SUMMARY} where o.id = (select id from operations where app = a.app and kind not in ('account', 'reset_token')
                                      order by started_at desc, created_at desc limit 1)
              group by o.id
          ) last on true

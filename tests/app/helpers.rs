@@ -603,6 +603,15 @@ pub async fn start_sim(
 impl TestApp {
     /// Starts a real `applinks worker` process against this app's database.
     pub fn worker_process(&self, concurrency: usize) -> std::process::Child {
+        self.worker_process_with(concurrency, &[])
+    }
+
+    /// [`Self::worker_process`] with more settings in its environment.
+    pub fn worker_process_with(
+        &self,
+        concurrency: usize,
+        env: &[(&str, &str)],
+    ) -> std::process::Child {
         use secrecy::ExposeSecret as _;
         std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
             .args(["worker", "--concurrency", &concurrency.to_string()])
@@ -612,6 +621,7 @@ impl TestApp {
             .env("APPLINKS_WHM_RETRY_BASE_DELAY_MS", "10")
             .env("APPLINKS_PER_SERVER_CONCURRENCY", "4")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start applinks worker")

@@ -199,23 +199,23 @@ async fn failing_servers_show_api_errors_and_transient_failures_and_the_job_stil
         &[r#"outcome="api_error""#],
     );
     assert!(api_errors >= 1.0, "{text}");
-    // The broken server fails its first call, `version`, after 3 attempts: one command, three
-    // requests.
+    // The broken server fails its first call, `version`, after 3 attempts, and once more on
+    // its second chance: two commands, six requests.
     let version = |outcome: &str| {
         value(
             &text,
             &format!(r#"applinks_whm_commands_total{{function="version",outcome="{outcome}"}}"#),
         )
     };
-    assert_eq!(version("transient"), 1.0, "{text}");
+    assert_eq!(version("transient"), 2.0, "{text}");
     assert_eq!(version("ok"), 1.0, "{text}");
     assert_eq!(
         value(
             &text,
             r#"applinks_whm_request_duration_seconds_count{function="version"}"#
         ),
-        4.0,
-        "1 + 3 attempts: {text}"
+        7.0,
+        "1 + 2 × 3 attempts: {text}"
     );
     // What servers answer is a warning, not a failed job.
     let job = r#"{job="provision_server"}"#;

@@ -88,13 +88,16 @@ async fn a_worker_killed_mid_operation_is_replaced_and_the_operation_still_conve
     let sim = start_sim(24, "cpanel", "11.134.0.5").await;
     sim.set_faults(FaultsUpdate {
         latency_ms: Some(25),
+        command_ms: Some(5),
         ..Default::default()
     })
     .unwrap();
     let sid = app.add_server("slow", &sim, "cpanel").await;
     app.add_accounts(sid, &sim_users(24)).await;
 
-    let mut doomed = app.worker_process(1);
+    // One account per request, so the operation takes many requests and the kill lands in
+    // the middle of it.
+    let mut doomed = app.worker_process_with(1, &[("APPLINKS_WHM_BATCH_ACCOUNTS", "1")]);
     app.wait_for_workers(1).await;
     app.post_form(&format!("{BASE}/cpanel/enable"), &[]).await;
     let mut started = false;
