@@ -7,6 +7,7 @@ use clap::Subcommand;
 use crate::config::SecretArgs;
 use crate::crypto::SecretBox;
 use crate::db;
+use crate::domain::ids::AccountId;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -16,7 +17,7 @@ pub enum AccountCommand {
         #[command(flatten)]
         secret: SecretArgs,
         /// The account's id (its `subscriber_unique_id`, shown on its client's page).
-        id: i64,
+        id: AccountId,
     },
 }
 

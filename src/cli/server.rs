@@ -12,6 +12,7 @@ use crate::config::SecretArgs;
 use crate::crypto::SecretBox;
 use crate::db;
 use crate::db::accounts::Pending;
+use crate::domain::ids::ServerId;
 use crate::hosting::forms::{FieldErrors, ServerForm};
 use crate::hosting::import::{ImportSummary, import_accounts};
 use crate::hosting::pending;
@@ -29,7 +30,7 @@ pub enum ServerCommand {
         #[command(flatten)]
         secret: SecretArgs,
         /// The server's id (shown on its page in the admin panel).
-        id: i64,
+        id: ServerId,
         /// Confirm every pending match of the server: attach those accounts to the clients
         /// their e-mail matched. Off by default, since the customer sets that e-mail himself.
         #[arg(long)]
@@ -143,7 +144,7 @@ pub async fn add(
     secrets: &SecretBox,
     args: &ServerAddArgs,
     secret: &str,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<ServerId> {
     let form = ServerForm {
         name: args.name.clone(),
         hostname: args.host.clone(),
@@ -195,7 +196,7 @@ pub async fn import(
     pool: &PgPool,
     whm: &WhmClient,
     secrets: &SecretBox,
-    id: i64,
+    id: ServerId,
 ) -> anyhow::Result<ImportSummary> {
     // As on the page, new accounts of an application that is on get their links: the import
     // queues their provisioning in its own transaction.

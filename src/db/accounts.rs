@@ -11,14 +11,15 @@
 use sqlx::PgExecutor;
 
 use crate::domain::account::AccountStatus;
+use crate::domain::ids::{AccountId, ClientId, ServerId};
 
 /// An account with the names of its client and server, for listing.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
-    pub id: i64,
-    pub client_id: i64,
+    pub id: AccountId,
+    pub client_id: ClientId,
     pub client_name: String,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server_name: String,
     pub username: String,
     pub domain: String,
@@ -30,7 +31,10 @@ const SELECT: &str = "select a.id, a.client_id, c.name as client_name, a.server_
     from accounts a join clients c on c.id = a.client_id join servers s on s.id = a.server_id";
 
 /// The accounts of a client, by server and username.
-pub async fn for_client(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Vec<Account>> {
+pub async fn for_client(
+    db: impl PgExecutor<'_>,
+    client_id: ClientId,
+) -> sqlx::Result<Vec<Account>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} where a.client_id = $1 order by lower(s.name), a.username, a.id"
     )))
@@ -40,7 +44,10 @@ pub async fn for_client(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result
 }
 
 /// The accounts of a server, by username.
-pub async fn for_server(db: impl PgExecutor<'_>, server_id: i64) -> sqlx::Result<Vec<Account>> {
+pub async fn for_server(
+    db: impl PgExecutor<'_>,
+    server_id: ServerId,
+) -> sqlx::Result<Vec<Account>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SELECT} where a.server_id = $1 order by a.username, a.id"
     )))
@@ -58,12 +65,12 @@ pub fn is_username_taken(err: &sqlx::Error) -> bool {
 /// account with that username.
 pub async fn insert(
     db: impl PgExecutor<'_>,
-    client_id: i64,
-    server_id: i64,
+    client_id: ClientId,
+    server_id: ServerId,
     username: &str,
     domain: &str,
     status: AccountStatus,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<AccountId> {
     sqlx::query_scalar(
         "insert into accounts (client_id, server_id, username, domain, status)
          values ($1, $2, $3, $4, $5) returning id",
@@ -80,12 +87,12 @@ pub async fn insert(
 /// Creates an account unless the server already has one with that username; `None` then.
 pub async fn insert_if_new(
     db: impl PgExecutor<'_>,
-    client_id: i64,
-    server_id: i64,
+    client_id: ClientId,
+    server_id: ServerId,
     username: &str,
     domain: &str,
     status: AccountStatus,
-) -> sqlx::Result<Option<i64>> {
+) -> sqlx::Result<Option<AccountId>> {
     sqlx::query_scalar(
         "insert into accounts (client_id, server_id, username, domain, status)
          values ($1, $2, $3, $4, $5)
@@ -102,7 +109,7 @@ pub async fn insert_if_new(
 }
 
 /// The usernames a server's accounts have.
-pub async fn usernames(db: impl PgExecutor<'_>, server_id: i64) -> sqlx::Result<Vec<String>> {
+pub async fn usernames(db: impl PgExecutor<'_>, server_id: ServerId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("select username from accounts where server_id = $1")
         .bind(server_id)
         .fetch_all(db)
@@ -113,8 +120,8 @@ pub async fn usernames(db: impl PgExecutor<'_>, server_id: i64) -> sqlx::Result<
 /// the client has no such account.
 pub async fn set_status(
     db: impl PgExecutor<'_>,
-    client_id: i64,
-    account_id: i64,
+    client_id: ClientId,
+    account_id: AccountId,
     status: AccountStatus,
 ) -> sqlx::Result<Option<AccountStatus>> {
     sqlx::query_scalar(
@@ -134,7 +141,7 @@ pub async fn set_status(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Pending {
     pub id: i64,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub username: String,
     pub domain: String,
     /// `active` or `suspended`, as the server listed it.
@@ -142,14 +149,14 @@ pub struct Pending {
     /// The e-mail the server listed for the account (its cPanel contact address).
     pub email: String,
     /// The client that e-mail matched.
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub client_name: String,
 }
 
 /// A server's pending accounts, by username.
 pub async fn pending_for_server(
     db: impl PgExecutor<'_>,
-    server_id: i64,
+    server_id: ServerId,
 ) -> sqlx::Result<Vec<Pending>> {
     sqlx::query_as(
         "select p.id, p.server_id, p.username, p.domain, p.status, p.email, p.client_id,
@@ -166,7 +173,7 @@ pub async fn pending_for_server(
 /// admins resolving the same match cannot both succeed. `None`: not (or no longer) pending.
 pub async fn lock_pending(
     db: impl PgExecutor<'_>,
-    server_id: i64,
+    server_id: ServerId,
     pending_id: i64,
 ) -> sqlx::Result<Option<Pending>> {
     sqlx::query_as(
@@ -185,7 +192,7 @@ pub async fn lock_pending(
 /// The usernames of a server's pending accounts.
 pub async fn pending_usernames(
     db: impl PgExecutor<'_>,
-    server_id: i64,
+    server_id: ServerId,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("select username from pending_accounts where server_id = $1")
         .bind(server_id)
@@ -195,12 +202,12 @@ pub async fn pending_usernames(
 
 /// An account for [`insert_pending_if_new`].
 pub struct NewPending<'a> {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub username: &'a str,
     pub domain: &'a str,
     pub status: AccountStatus,
     pub email: &'a str,
-    pub client_id: i64,
+    pub client_id: ClientId,
 }
 
 /// Records a pending account unless the server already has one pending with that username;

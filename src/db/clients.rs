@@ -4,10 +4,12 @@
 
 use sqlx::{PgConnection, PgExecutor};
 
+use crate::domain::ids::ClientId;
+
 /// A client as the list and the client page show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Client {
-    pub id: i64,
+    pub id: ClientId,
     pub name: String,
     /// `None`: the client has no e-mail, so no imported account is ever matched to it by one.
     pub email: Option<String>,
@@ -20,7 +22,7 @@ pub struct Client {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClientUser {
     pub id: i64,
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub name: String,
     /// Only an owner can lack one (when its client does); added users always have one.
     pub email: Option<String>,
@@ -54,7 +56,7 @@ pub async fn list(
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Client>> {
+pub async fn find(db: impl PgExecutor<'_>, id: ClientId) -> sqlx::Result<Option<Client>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where c.id = $1")))
         .bind(id)
         .fetch_optional(db)
@@ -79,9 +81,9 @@ pub async fn insert(
     name: &str,
     email: Option<&str>,
     allow_sso: bool,
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<ClientId> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: ClientId = sqlx::query_scalar(
         "insert into clients (name, email, allow_sso) values ($1, $2, $3) returning id",
     )
     .bind(name)
@@ -106,7 +108,7 @@ pub async fn insert(
 /// False when there is no such client.
 pub async fn update(
     conn: &mut PgConnection,
-    id: i64,
+    id: ClientId,
     name: &str,
     email: Option<&str>,
     allow_sso: bool,
@@ -138,7 +140,10 @@ pub async fn update(
 
 /// The client whose e-mail, or one of whose users' e-mail, is `email` (case-insensitive);
 /// the client's own e-mail wins. Clients and users without an e-mail never match.
-pub async fn find_id_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<i64>> {
+pub async fn find_id_by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> sqlx::Result<Option<ClientId>> {
     sqlx::query_scalar(
         "select id from (
              select id, 0 as rank from clients where lower(email) = lower($1)
@@ -152,7 +157,7 @@ pub async fn find_id_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Res
 }
 
 /// The client's users, owner first.
-pub async fn users(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Vec<ClientUser>> {
+pub async fn users(db: impl PgExecutor<'_>, client_id: ClientId) -> sqlx::Result<Vec<ClientUser>> {
     sqlx::query_as(
         "select id, client_id, name, email, is_owner, sso_allowed from client_users
          where client_id = $1 order by is_owner desc, lower(name), id",
@@ -166,7 +171,7 @@ pub async fn users(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Vec<
 /// a user with that e-mail.
 pub async fn insert_user(
     db: impl PgExecutor<'_>,
-    client_id: i64,
+    client_id: ClientId,
     name: &str,
     email: &str,
     sso_allowed: bool,
@@ -186,7 +191,7 @@ pub async fn insert_user(
 /// Sets a user's SSO permission. False when the client has no such user.
 pub async fn set_user_sso(
     db: impl PgExecutor<'_>,
-    client_id: i64,
+    client_id: ClientId,
     user_id: i64,
     sso_allowed: bool,
 ) -> sqlx::Result<bool> {
@@ -206,7 +211,7 @@ pub async fn set_user_sso(
 /// there is no such client.
 pub async fn set_allow_sso(
     db: impl PgExecutor<'_>,
-    client_id: i64,
+    client_id: ClientId,
     allow_sso: bool,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query("update clients set allow_sso = $2, updated_at = now() where id = $1")

@@ -4,12 +4,13 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::app::App;
+use crate::domain::ids::{AccountId, OperationId, ServerId};
 use crate::domain::operation::{Kind, Level, ServerState};
 
 /// One row of `operations` with its aggregated progress.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperationSummary {
-    pub id: Uuid,
+    pub id: OperationId,
     pub kind: Kind,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -45,7 +46,10 @@ pub async fn last(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Option<Oper
     .await
 }
 
-pub async fn summary(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OperationSummary>> {
+pub async fn summary(
+    db: impl PgExecutor<'_>,
+    id: OperationId,
+) -> sqlx::Result<Option<OperationSummary>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{SUMMARY} where o.id = $1 group by o.id"
     )))
@@ -60,9 +64,9 @@ pub async fn insert(
     conn: &mut PgConnection,
     app: App,
     kind: Kind,
-    account_id: Option<i64>,
-) -> sqlx::Result<Uuid> {
-    let id = Uuid::new_v4();
+    account_id: Option<AccountId>,
+) -> sqlx::Result<OperationId> {
+    let id = OperationId(Uuid::new_v4());
     sqlx::query("insert into operations (id, app, kind, account_id) values ($1, $2, $3, $4)")
         .bind(id)
         .bind(app.key())
@@ -87,8 +91,8 @@ pub async fn insert(
 
 pub async fn add_server(
     db: impl PgExecutor<'_>,
-    operation_id: Uuid,
-    server_id: i64,
+    operation_id: OperationId,
+    server_id: ServerId,
     state: ServerState,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -108,12 +112,12 @@ pub async fn add_server(
 pub struct OperationHead {
     pub app: App,
     pub kind: Kind,
-    pub account_id: Option<i64>,
-    pub superseded_by: Option<Uuid>,
+    pub account_id: Option<AccountId>,
+    pub superseded_by: Option<OperationId>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-pub async fn head(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<OperationHead>> {
+pub async fn head(db: impl PgExecutor<'_>, id: OperationId) -> sqlx::Result<Option<OperationHead>> {
     sqlx::query_as(
         "select app, kind, account_id, superseded_by, finished_at from operations where id = $1",
     )
@@ -122,7 +126,7 @@ pub async fn head(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<Option<Oper
     .await
 }
 
-pub async fn is_superseded(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bool> {
+pub async fn is_superseded(db: impl PgExecutor<'_>, id: OperationId) -> sqlx::Result<bool> {
     sqlx::query_scalar("select superseded_by is not null from operations where id = $1")
         .bind(id)
         .fetch_optional(db)
@@ -133,8 +137,8 @@ pub async fn is_superseded(db: impl PgExecutor<'_>, id: Uuid) -> sqlx::Result<bo
 /// Marks a server's job started (again): a re-run after a crash starts counting afresh.
 pub async fn server_started(
     db: impl PgExecutor<'_>,
-    op: Uuid,
-    server_id: i64,
+    op: OperationId,
+    server_id: ServerId,
     accounts_total: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -152,8 +156,8 @@ pub async fn server_started(
 
 pub async fn account_done(
     db: impl PgExecutor<'_>,
-    op: Uuid,
-    server_id: i64,
+    op: OperationId,
+    server_id: ServerId,
     warning: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -171,8 +175,8 @@ pub async fn account_done(
 
 pub async fn server_finished(
     db: impl PgExecutor<'_>,
-    op: Uuid,
-    server_id: i64,
+    op: OperationId,
+    server_id: ServerId,
     state: ServerState,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -189,7 +193,7 @@ pub async fn server_finished(
 
 /// Closes the operation when none of its servers is queued or running; true when this call
 /// closed it (so exactly one caller writes the closing log lines).
-pub async fn finish_if_complete(conn: &mut PgConnection, op: Uuid) -> sqlx::Result<bool> {
+pub async fn finish_if_complete(conn: &mut PgConnection, op: OperationId) -> sqlx::Result<bool> {
     let closed = sqlx::query(
         "update operations set finished_at = now(), updated_at = now()
          where id = $1 and finished_at is null
@@ -204,7 +208,10 @@ pub async fn finish_if_complete(conn: &mut PgConnection, op: Uuid) -> sqlx::Resu
 }
 
 /// Servers that failed in an operation.
-pub async fn failed_servers(db: impl PgExecutor<'_>, op: Uuid) -> sqlx::Result<Vec<i64>> {
+pub async fn failed_servers(
+    db: impl PgExecutor<'_>,
+    op: OperationId,
+) -> sqlx::Result<Vec<ServerId>> {
     sqlx::query_scalar("select server_id from operation_servers where operation_id = $1 and state = 'failed' order by server_id")
         .bind(op)
         .fetch_all(db)
@@ -214,7 +221,7 @@ pub async fn failed_servers(db: impl PgExecutor<'_>, op: Uuid) -> sqlx::Result<V
 /// A line of the provisioning log.
 #[derive(Debug, Clone, Default)]
 pub struct NewEntry<'a> {
-    pub server_id: Option<i64>,
+    pub server_id: Option<ServerId>,
     pub server_name: Option<&'a str>,
     pub account: Option<&'a str>,
     pub hint: Option<&'a str>,
@@ -222,7 +229,7 @@ pub struct NewEntry<'a> {
 
 pub async fn log(
     db: impl PgExecutor<'_>,
-    op: Uuid,
+    op: OperationId,
     level: Level,
     message: &str,
     at: NewEntry<'_>,
@@ -299,7 +306,7 @@ struct OverviewRow {
     app: String,
     enabled: bool,
     servers: i64,
-    id: Option<Uuid>,
+    id: Option<OperationId>,
     kind: Option<Kind>,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,

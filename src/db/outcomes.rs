@@ -1,10 +1,9 @@
 //! Each account's outcome in an operation (`operation_accounts`): which accounts a server's
 //! job reconciles, how each ended, and what *Retry* takes up again.
 
-use sqlx::{PgExecutor, PgPool};
-use uuid::Uuid;
-
 use super::provisioning::AccountRecord;
+use crate::domain::ids::{AccountId, OperationId, ServerId};
+use sqlx::{PgExecutor, PgPool};
 
 /// How one account ended in an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +27,7 @@ impl Outcome {
 /// One settled account.
 #[derive(Debug, Clone)]
 pub struct Settled {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub outcome: Outcome,
     pub reason: Option<String>,
 }
@@ -38,9 +37,9 @@ pub struct Settled {
 /// otherwise every account on the server, or just `only`.
 pub async fn begin(
     pool: &PgPool,
-    op: Uuid,
-    server_id: i64,
-    only: Option<i64>,
+    op: OperationId,
+    server_id: ServerId,
+    only: Option<AccountId>,
 ) -> sqlx::Result<Vec<AccountRecord>> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -81,12 +80,12 @@ pub async fn begin(
 /// Settles accounts and counts them in the server's progress, in one statement.
 pub async fn settle(
     db: impl PgExecutor<'_>,
-    op: Uuid,
-    server_id: i64,
+    op: OperationId,
+    server_id: ServerId,
     settled: &[Settled],
     warnings: usize,
 ) -> sqlx::Result<()> {
-    let ids: Vec<i64> = settled.iter().map(|s| s.account_id).collect();
+    let ids: Vec<AccountId> = settled.iter().map(|s| s.account_id).collect();
     let outcomes: Vec<&str> = settled.iter().map(|s| s.outcome.key()).collect();
     let reasons: Vec<Option<&str>> = settled.iter().map(|s| s.reason.as_deref()).collect();
     sqlx::query(
@@ -116,9 +115,9 @@ pub async fn settle(
 /// in `from`; answers how many. None named: the job then takes every account of the server.
 pub async fn carry_unsettled(
     db: impl PgExecutor<'_>,
-    from: Uuid,
-    to: Uuid,
-    server_id: i64,
+    from: OperationId,
+    to: OperationId,
+    server_id: ServerId,
 ) -> sqlx::Result<u64> {
     sqlx::query(
         "insert into operation_accounts (operation_id, account_id, server_id)
@@ -136,8 +135,8 @@ pub async fn carry_unsettled(
 /// An account's outcome row in an operation: (outcome, reason).
 pub async fn of_account(
     db: impl PgExecutor<'_>,
-    op: Uuid,
-    account_id: i64,
+    op: OperationId,
+    account_id: AccountId,
 ) -> sqlx::Result<Option<(String, Option<String>)>> {
     sqlx::query_as(
         "select outcome, reason from operation_accounts where operation_id = $1 and account_id = $2",

@@ -5,12 +5,13 @@ use sqlx::PgExecutor;
 
 use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
+use crate::domain::ids::{AccountId, ClientId, ServerId};
 use crate::domain::server::Module;
 
 /// An account on a server.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {
-    pub id: i64,
+    pub id: AccountId,
     pub username: String,
     pub status: AccountStatus,
 }
@@ -18,8 +19,8 @@ pub struct AccountRecord {
 /// The accounts on a server, or just `only` when given.
 pub async fn accounts_on(
     db: impl PgExecutor<'_>,
-    server_id: i64,
-    only: Option<i64>,
+    server_id: ServerId,
+    only: Option<AccountId>,
 ) -> sqlx::Result<Vec<AccountRecord>> {
     sqlx::query_as(
         "select id, username, status from accounts
@@ -34,16 +35,19 @@ pub async fn accounts_on(
 /// An account with what provisioning and single sign-on need to know about it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRef {
-    pub id: i64,
-    pub client_id: i64,
-    pub server_id: i64,
+    pub id: AccountId,
+    pub client_id: ClientId,
+    pub server_id: ServerId,
     pub username: String,
     pub status: AccountStatus,
     /// The module of the account's server.
     pub module: Module,
 }
 
-pub async fn account(db: impl PgExecutor<'_>, account_id: i64) -> sqlx::Result<Option<AccountRef>> {
+pub async fn account(
+    db: impl PgExecutor<'_>,
+    account_id: AccountId,
+) -> sqlx::Result<Option<AccountRef>> {
     sqlx::query_as(
         "select a.id, a.client_id, a.server_id, a.username, a.status, s.module
          from accounts a join servers s on s.id = a.server_id where a.id = $1",
@@ -58,7 +62,7 @@ pub async fn account(db: impl PgExecutor<'_>, account_id: i64) -> sqlx::Result<O
 /// no-op update on conflict returns the row that won.
 pub async fn link_secret(
     db: impl PgExecutor<'_>,
-    account_id: i64,
+    account_id: AccountId,
     app: App,
     new_ciphertext: &[u8],
 ) -> sqlx::Result<Vec<u8>> {
@@ -78,7 +82,7 @@ pub async fn link_secret(
 /// commit on, `/sso/cpanel` accepts only the new one.
 pub async fn replace_link_secret(
     db: impl PgExecutor<'_>,
-    account_id: i64,
+    account_id: AccountId,
     app: App,
     new_ciphertext: &[u8],
 ) -> sqlx::Result<()> {
@@ -99,10 +103,10 @@ pub async fn replace_link_secret(
 /// created from its entry in `new_ciphertexts` where it has none yet.
 pub async fn link_secrets(
     db: impl PgExecutor<'_>,
-    account_ids: &[i64],
+    account_ids: &[AccountId],
     app: App,
     new_ciphertexts: &[Vec<u8>],
-) -> sqlx::Result<Vec<(i64, Vec<u8>)>> {
+) -> sqlx::Result<Vec<(AccountId, Vec<u8>)>> {
     sqlx::query_as(
         "insert into account_link_secrets (account_id, app, token_ciphertext)
          select u.account_id, $2, u.token from unnest($1::bigint[], $3::bytea[]) as u(account_id, token)

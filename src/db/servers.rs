@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::app::App;
+use crate::domain::ids::ServerId;
 use crate::domain::server::{AuthKind, Module};
 
 /// A server as the admin pages show it and jobs use it, with its number of accounts. The
 /// credential is not here: only [`secret`] reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Server {
-    pub id: i64,
+    pub id: ServerId,
     pub name: String,
     pub hostname: String,
     #[sqlx(try_from = "i32")]
@@ -85,7 +86,7 @@ pub async fn unlinkable(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Server>> {
     .await
 }
 
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Server>> {
+pub async fn find(db: impl PgExecutor<'_>, id: ServerId) -> sqlx::Result<Option<Server>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.id = $1")))
         .bind(id)
         .fetch_optional(db)
@@ -93,7 +94,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Serve
 }
 
 /// The encrypted token or password (`nonce || ciphertext`, see `crate::crypto`).
-pub async fn secret(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Vec<u8>>> {
+pub async fn secret(db: impl PgExecutor<'_>, id: ServerId) -> sqlx::Result<Option<Vec<u8>>> {
     sqlx::query_scalar("select secret_ciphertext from servers where id = $1")
         .bind(id)
         .fetch_optional(db)
@@ -110,7 +111,7 @@ pub async fn insert(
     db: impl PgExecutor<'_>,
     fields: &ServerFields,
     secret_ciphertext: &[u8],
-) -> sqlx::Result<i64> {
+) -> sqlx::Result<ServerId> {
     sqlx::query_scalar(
         "insert into servers (name, hostname, port, module, username, auth_kind,
              secret_ciphertext, use_tls, verify_tls, enabled)
@@ -136,7 +137,7 @@ pub async fn insert(
 /// was updated (no such server, or it was moved meanwhile).
 pub async fn update(
     db: impl PgExecutor<'_>,
-    id: i64,
+    id: ServerId,
     fields: &ServerFields,
     secret_ciphertext: Option<&[u8]>,
 ) -> sqlx::Result<bool> {
@@ -172,7 +173,7 @@ pub async fn update(
 }
 
 /// Records what the server's `version` call answered.
-pub async fn set_version(db: impl PgExecutor<'_>, id: i64, version: &str) -> sqlx::Result<()> {
+pub async fn set_version(db: impl PgExecutor<'_>, id: ServerId, version: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update servers set version = $2, version_checked_at = now(), updated_at = now()
          where id = $1",
@@ -200,14 +201,15 @@ pub enum Removal {
 /// The server row is locked first, so an account added meanwhile cannot slip through.
 pub async fn remove(
     conn: &mut PgConnection,
-    id: i64,
+    id: ServerId,
     with_accounts: bool,
 ) -> sqlx::Result<Removal> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let found: Option<i64> = sqlx::query_scalar("select id from servers where id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found: Option<ServerId> =
+        sqlx::query_scalar("select id from servers where id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if found.is_none() {
         return Ok(Removal::NotFound);
     }
@@ -232,7 +234,7 @@ pub async fn remove(
 }
 
 /// `(id, name)` of every server, for the account form's choice.
-pub async fn choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(ServerId, String)>> {
     sqlx::query_as("select id, name from servers order by lower(name), id")
         .fetch_all(db)
         .await

@@ -5,11 +5,12 @@
 use sqlx::PgExecutor;
 
 use crate::domain::app::App;
+use crate::domain::ids::{AccountId, ClientId};
 
 /// The stored (encrypted) link secret of an account for an application, if it has one.
 pub async fn link_secret(
     db: impl PgExecutor<'_>,
-    account_id: i64,
+    account_id: AccountId,
     app: App,
 ) -> sqlx::Result<Option<Vec<u8>>> {
     sqlx::query_scalar(
@@ -29,7 +30,7 @@ pub struct SsoOwner {
     pub user_sso_allowed: Option<bool>,
 }
 
-pub async fn owner(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Option<SsoOwner>> {
+pub async fn owner(db: impl PgExecutor<'_>, client_id: ClientId) -> sqlx::Result<Option<SsoOwner>> {
     sqlx::query_as(
         "select c.allow_sso, u.id as user_id, u.sso_allowed as user_sso_allowed
          from clients c left join client_users u on u.client_id = c.id and u.is_owner
@@ -43,9 +44,9 @@ pub async fn owner(db: impl PgExecutor<'_>, client_id: i64) -> sqlx::Result<Opti
 /// A one-time token to store (by hash).
 pub struct NewToken<'a> {
     pub token_hash: &'a [u8],
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub client_user_id: i64,
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub destination: &'a str,
     pub ttl_secs: i64,
 }
@@ -74,7 +75,7 @@ pub async fn insert_token(conn: &mut sqlx::PgConnection, t: NewToken<'_>) -> sql
 /// What a consumed token grants.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Consumed {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub client_user_id: i64,
     pub destination: String,
 }
@@ -95,7 +96,7 @@ pub async fn consume(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result
 /// The signed-in client user, as client pages show them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClientIdentity {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub client_name: String,
     pub user_id: i64,
     pub user_name: String,
@@ -107,7 +108,7 @@ pub struct ClientIdentity {
 
 pub async fn identity(
     db: impl PgExecutor<'_>,
-    client_id: i64,
+    client_id: ClientId,
     client_user_id: i64,
 ) -> sqlx::Result<Option<ClientIdentity>> {
     sqlx::query_as(

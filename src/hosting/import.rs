@@ -30,6 +30,7 @@ use crate::crypto::SecretBox;
 use crate::db;
 use crate::domain::account::{AccountStatus, parse_cpanel_username};
 use crate::domain::email::listed_email;
+use crate::domain::ids::{AccountId, ClientId, ServerId};
 use crate::domain::server::parse_host;
 use crate::jobs::OperationError;
 use crate::jobs::connect::{ConnectionError, server_conn};
@@ -135,7 +136,7 @@ pub struct ImportSummary {
     /// Accounts whose e-mail matched an existing client, recorded pending (not created).
     pub pending: usize,
     /// The new accounts' ids, in the server's order.
-    pub accounts_created: Vec<i64>,
+    pub accounts_created: Vec<AccountId>,
     /// Skipped accounts by reason, with their usernames (or domains when there is none).
     pub skipped: BTreeMap<SkipReason, Vec<String>>,
 }
@@ -208,7 +209,7 @@ pub async fn import_accounts(
     pool: &PgPool,
     whm: &WhmClient,
     secrets: &SecretBox,
-    server_id: i64,
+    server_id: ServerId,
 ) -> Result<ImportSummary, ImportError> {
     let server = db::servers::find(pool, server_id)
         .await?
@@ -240,7 +241,7 @@ pub async fn import_accounts(
         .await?
         .into_iter()
         .collect();
-    let mut created_clients: HashSet<i64> = HashSet::new();
+    let mut created_clients: HashSet<ClientId> = HashSet::new();
     let mut pending = 0;
     let mut skip = |reason: SkipReason, who: &str| {
         summary
@@ -321,7 +322,7 @@ pub async fn import_accounts(
     summary.clients_without_email = without_email;
     summary.accounts_created = created_accounts;
     tracing::info!(
-        server = server_id,
+        server = %server_id,
         listed = summary.listed,
         clients_created = summary.clients_created,
         pending = summary.pending,

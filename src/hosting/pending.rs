@@ -12,6 +12,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::db;
 use crate::db::accounts::Pending;
+use crate::domain::ids::{AccountId, ClientId, ServerId};
 use crate::jobs::OperationError;
 
 /// Why a decision changed nothing.
@@ -57,8 +58,8 @@ pub struct ConfirmedAll {
 async fn create_account(
     tx: &mut PgConnection,
     pending: &Pending,
-    client_id: i64,
-) -> Result<Option<i64>, PendingError> {
+    client_id: ClientId,
+) -> Result<Option<AccountId>, PendingError> {
     let created = db::accounts::insert_if_new(
         &mut *tx,
         client_id,
@@ -79,7 +80,7 @@ async fn create_account(
 /// Confirms one match: the account becomes the matching client's.
 pub async fn confirm(
     pool: &PgPool,
-    server_id: i64,
+    server_id: ServerId,
     pending_id: i64,
 ) -> Result<Pending, PendingError> {
     let mut tx = pool.begin().await?;
@@ -94,8 +95,8 @@ pub async fn confirm(
     }
     tx.commit().await?;
     tracing::info!(
-        server = server_id,
-        client = pending.client_id,
+        server = %server_id,
+        client = %pending.client_id,
         user = %pending.username,
         "pending account confirmed"
     );
@@ -103,7 +104,7 @@ pub async fn confirm(
 }
 
 /// Confirms every match pending on the server, each as [`confirm`] does, in one transaction.
-pub async fn confirm_all(pool: &PgPool, server_id: i64) -> Result<ConfirmedAll, PendingError> {
+pub async fn confirm_all(pool: &PgPool, server_id: ServerId) -> Result<ConfirmedAll, PendingError> {
     let mut tx = pool.begin().await?;
     let mut done = ConfirmedAll::default();
     for listed in db::accounts::pending_for_server(&mut *tx, server_id).await? {
@@ -119,7 +120,7 @@ pub async fn confirm_all(pool: &PgPool, server_id: i64) -> Result<ConfirmedAll, 
     }
     tx.commit().await?;
     tracing::info!(
-        server = server_id,
+        server = %server_id,
         confirmed = done.confirmed.len(),
         taken = done.taken.len(),
         "pending accounts confirmed"
@@ -132,7 +133,7 @@ pub async fn confirm_all(pool: &PgPool, server_id: i64) -> Result<ConfirmedAll, 
 /// client's, and a second client with it would make later matches ambiguous.
 pub async fn dismiss(
     pool: &PgPool,
-    server_id: i64,
+    server_id: ServerId,
     pending_id: i64,
 ) -> Result<Dismissed, PendingError> {
     let mut tx = pool.begin().await?;
@@ -156,8 +157,8 @@ pub async fn dismiss(
     }
     tx.commit().await?;
     tracing::info!(
-        server = server_id,
-        client = client_id,
+        server = %server_id,
+        client = %client_id,
         user = %pending.username,
         "pending account dismissed: a client of its own"
     );

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use crate::crypto::SecretBox;
 use crate::db;
 use crate::db::servers::Server;
+use crate::domain::ids::ServerId;
 use crate::hosting::forms::{FieldErrors, ServerInput, credential_reach_changes};
 use crate::jobs::connect::{ConnectionError, server_conn};
 use crate::whm::client::WhmClient;
@@ -37,7 +38,7 @@ pub async fn create(
     pool: &PgPool,
     secrets: &SecretBox,
     input: &ServerInput,
-) -> Result<i64, SaveError> {
+) -> Result<ServerId, SaveError> {
     use secrecy::ExposeSecret as _;
     let Some(secret) = &input.secret else {
         return Err(SaveError::Invalid(FieldErrors::one(
@@ -48,7 +49,7 @@ pub async fn create(
     let sealed = secrets.encrypt(secret.expose_secret());
     match db::servers::insert(pool, &input.fields, &sealed).await {
         Ok(id) => {
-            tracing::info!(server = id, name = %input.fields.name, "server added");
+            tracing::info!(server = %id, name = %input.fields.name, "server added");
             Ok(id)
         }
         Err(err) if db::servers::is_name_taken(&err) => Err(name_taken(&input.fields.name)),
@@ -63,7 +64,7 @@ pub async fn create(
 pub async fn update(
     pool: &PgPool,
     secrets: &SecretBox,
-    id: i64,
+    id: ServerId,
     input: &ServerInput,
 ) -> Result<(), SaveError> {
     use secrecy::ExposeSecret as _;
@@ -90,7 +91,7 @@ pub async fn update(
     match db::servers::update(pool, id, &input.fields, sealed.as_deref()).await {
         Ok(true) => {
             tracing::info!(
-                server = id,
+                server = %id,
                 secret_changed = sealed.is_some(),
                 "server updated"
             );
@@ -129,11 +130,11 @@ pub async fn test_connection(
     match whm.server(&conn).version().await {
         Ok(version) => {
             db::servers::set_version(pool, server.id, &version).await?;
-            tracing::info!(server = server.id, %version, "test connection succeeded");
+            tracing::info!(server = %server.id, %version, "test connection succeeded");
             Ok(version)
         }
         Err(err) => {
-            tracing::info!(server = server.id, error = %err, "test connection failed");
+            tracing::info!(server = %server.id, error = %err, "test connection failed");
             Err(err.into())
         }
     }

@@ -3,12 +3,12 @@
 //! or from more than one file.
 
 use sqlx::{PgConnection, PgExecutor};
-use uuid::Uuid;
 
 use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::servers::Server;
 use crate::domain::app::App;
+use crate::domain::ids::OperationId;
 use crate::domain::operation::{Level, hint_for};
 use crate::domain::server::min_link_version;
 use crate::whm::client::WhmError;
@@ -23,7 +23,11 @@ pub(crate) fn about(server: &Server) -> NewEntry<'_> {
 }
 
 /// Info: the server runs a version without application links and is skipped.
-pub(crate) async fn too_old(conn: &mut PgConnection, op: Uuid, s: &Server) -> sqlx::Result<()> {
+pub(crate) async fn too_old(
+    conn: &mut PgConnection,
+    op: OperationId,
+    s: &Server,
+) -> sqlx::Result<()> {
     db::operations::log(
         conn,
         op,
@@ -40,7 +44,11 @@ pub(crate) async fn too_old(conn: &mut PgConnection, op: Uuid, s: &Server) -> sq
 }
 
 /// Info: the server's module cannot carry links at all.
-pub(crate) async fn cannot_link(conn: &mut PgConnection, op: Uuid, s: &Server) -> sqlx::Result<()> {
+pub(crate) async fn cannot_link(
+    conn: &mut PgConnection,
+    op: OperationId,
+    s: &Server,
+) -> sqlx::Result<()> {
     db::operations::log(
         conn,
         op,
@@ -56,7 +64,11 @@ pub(crate) async fn cannot_link(conn: &mut PgConnection, op: Uuid, s: &Server) -
 }
 
 /// Notice: no server of the application can carry links.
-pub(crate) async fn no_server(conn: &mut PgConnection, op: Uuid, app: App) -> sqlx::Result<()> {
+pub(crate) async fn no_server(
+    conn: &mut PgConnection,
+    op: OperationId,
+    app: App,
+) -> sqlx::Result<()> {
     let supported = match app {
         App::Cpanel => format!("cPanel & WHM ({} or later)", min_link_version()),
         App::Wp2 => "WP Squared".to_string(),
@@ -78,7 +90,7 @@ pub(crate) async fn no_server(conn: &mut PgConnection, op: Uuid, app: App) -> sq
 /// answer is a known harmless one.
 pub(crate) async fn warning(
     db: impl PgExecutor<'_>,
-    op: Uuid,
+    op: OperationId,
     server: &Server,
     account: Option<&str>,
     err: &WhmError,
@@ -95,7 +107,7 @@ pub(crate) async fn warning(
 /// the hint SPEC §6 gives a known-harmless one.
 pub(crate) async fn warning_words(
     db: impl PgExecutor<'_>,
-    op: Uuid,
+    op: OperationId,
     server: &Server,
     account: Option<&str>,
     message: &str,

@@ -3,7 +3,6 @@
 
 use apalis::prelude::TaskBuilder;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::{JOB_MAX_ATTEMPTS, PROVISION_QUEUE, ProvisionServer, log};
 use crate::db;
@@ -11,6 +10,7 @@ use crate::db::operations::NewEntry;
 use crate::db::servers::Server;
 use crate::domain::app::App;
 use crate::domain::configuration::Configuration;
+use crate::domain::ids::{AccountId, OperationId, ServerId};
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
 
@@ -25,7 +25,11 @@ pub enum OperationError {
 }
 
 /// Switches the application on (`activate`) or off (`deactivate`) and starts the operation.
-pub async fn set_enabled(pool: &PgPool, app: App, enabled: bool) -> Result<Uuid, OperationError> {
+pub async fn set_enabled(
+    pool: &PgPool,
+    app: App,
+    enabled: bool,
+) -> Result<OperationId, OperationError> {
     let mut tx = pool.begin().await?;
     db::applications::lock(&mut tx, app).await?;
     db::applications::set_enabled(&mut *tx, app, enabled).await?;
@@ -45,7 +49,7 @@ pub async fn save_configuration(
     pool: &PgPool,
     app: App,
     config: &Configuration,
-) -> Result<Option<Uuid>, OperationError> {
+) -> Result<Option<OperationId>, OperationError> {
     let mut tx = pool.begin().await?;
     let enabled = db::applications::lock(&mut tx, app).await?;
     db::applications::set_group_label(&mut *tx, app, &config.group_label).await?;
@@ -62,7 +66,7 @@ pub async fn save_configuration(
 
 /// Re-runs the accounts that failed in the application's last operation, on the servers
 /// that failed in it.
-pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationError> {
+pub async fn retry_failed(pool: &PgPool, app: App) -> Result<OperationId, OperationError> {
     let mut tx = pool.begin().await?;
     db::applications::lock(&mut tx, app).await?;
     let last = db::operations::last(&mut *tx, app)
@@ -81,7 +85,7 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
     if servers.is_empty() {
         return Err(OperationError::NothingToRetry);
     }
-    let ids: Vec<i64> = servers.iter().map(|s| s.id).collect();
+    let ids: Vec<ServerId> = servers.iter().map(|s| s.id).collect();
     let id = start(&mut tx, app, Kind::Retry, None, servers).await?;
     // Only the accounts that failed (or never finished); a server that failed before any
     // account settled names none, and its job then takes all of its accounts.
@@ -98,8 +102,8 @@ pub async fn retry_failed(pool: &PgPool, app: App) -> Result<Uuid, OperationErro
 /// together (or not at all).
 pub async fn account_changed_in(
     tx: &mut PgConnection,
-    account_id: i64,
-) -> Result<Option<Uuid>, OperationError> {
+    account_id: AccountId,
+) -> Result<Option<OperationId>, OperationError> {
     let Some(account) = db::provisioning::account(&mut *tx, account_id).await? else {
         return Ok(None);
     };
@@ -124,9 +128,9 @@ pub(super) async fn start(
     tx: &mut PgConnection,
     app: App,
     kind: Kind,
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     servers: Vec<Server>,
-) -> Result<Uuid, OperationError> {
+) -> Result<OperationId, OperationError> {
     let op = db::operations::insert(tx, app, kind, account_id).await?;
     db::operations::log(
         &mut *tx,

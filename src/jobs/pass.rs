@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use uuid::Uuid;
 
 use super::reconcile::{AccountResult, Desired, reconcile_batch};
 use super::{JobContext, log};
@@ -15,6 +14,7 @@ use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
 use crate::db::provisioning::AccountRecord;
 use crate::db::servers::Server;
 use crate::domain::app::App;
+use crate::domain::ids::OperationId;
 use crate::whm::client::ServerClient;
 
 /// The pause before a server's second pass (and before asking its version again): long
@@ -43,7 +43,7 @@ fn accounts_per_request(accounts: usize, batch_accounts: usize, concurrency: usi
 /// What one pass over a server's accounts shares.
 pub(super) struct Pass<'a> {
     pub(super) ctx: &'a JobContext,
-    pub(super) op: Uuid,
+    pub(super) op: OperationId,
     pub(super) app: App,
     pub(super) server: &'a Server,
     pub(super) client: &'a ServerClient,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use apalis::prelude::{Attempt, BoxDynError, Data};
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
-use uuid::Uuid;
 
 use super::connect::{ConnectionError, server_conn};
 use super::pass::{Pass, Tally, second_pass_pause};
@@ -15,14 +14,15 @@ use crate::db;
 use crate::db::operations::NewEntry;
 use crate::db::servers::Server;
 use crate::domain::app::App;
+use crate::domain::ids::{AccountId, OperationId, ServerId};
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProvisionServer {
-    pub operation_id: Uuid,
-    pub server_id: i64,
+    pub operation_id: OperationId,
+    pub server_id: ServerId,
 }
 
 /// The `job` label of this job in the process metrics.
@@ -144,7 +144,12 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
 
 /// Closes the operation when no server of it is left to run, with its closing log lines
 /// (exactly once, whichever job gets there).
-async fn close_if_complete(ctx: &JobContext, op: Uuid, app: App, kind: Kind) -> anyhow::Result<()> {
+async fn close_if_complete(
+    ctx: &JobContext,
+    op: OperationId,
+    app: App,
+    kind: Kind,
+) -> anyhow::Result<()> {
     let pool = &ctx.pool;
     let mut tx = pool.begin().await?;
     if db::operations::finish_if_complete(&mut tx, op).await? {
@@ -176,17 +181,17 @@ const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
 /// Takes the server's advisory lock on a connection of its own. The lock lives as long as the
 /// connection: closing it (or the process dying) releases it, so a crashed worker never
 /// leaves a server locked, and a pooled connection never carries a stale lock.
-async fn lock_server(pool: &sqlx::PgPool, server_id: i64) -> anyhow::Result<PgConnection> {
+async fn lock_server(pool: &sqlx::PgPool, server_id: ServerId) -> anyhow::Result<PgConnection> {
     let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
     sqlx::query("select pg_advisory_lock($1, $2)")
         .bind(SERVER_LOCK_NAMESPACE)
-        .bind((server_id % i64::from(i32::MAX)) as i32)
+        .bind((server_id.0 % i64::from(i32::MAX)) as i32)
         .execute(&mut conn)
         .await?;
     Ok(conn)
 }
 
-async fn stop_superseded(ctx: &JobContext, op: Uuid, server: &Server) -> anyhow::Result<()> {
+async fn stop_superseded(ctx: &JobContext, op: OperationId, server: &Server) -> anyhow::Result<()> {
     db::operations::server_finished(&ctx.pool, op, server.id, ServerState::Superseded).await?;
     db::operations::log(
         &ctx.pool,
@@ -215,9 +220,9 @@ enum Outcome {
 
 async fn provision(
     ctx: &JobContext,
-    op: Uuid,
+    op: OperationId,
     app: App,
-    only_account: Option<i64>,
+    only_account: Option<AccountId>,
     server: &Server,
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
@@ -317,4 +322,23 @@ async fn provision(
 fn _assert_send(ctx: &'static JobContext, job: ProvisionServer) {
     fn is_send<T: Send>(_: T) {}
     is_send(run(ctx, job));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs queued by an earlier version must still decode: the payload is bare numbers and
+    /// text, as before the ids were typed.
+    #[test]
+    fn the_job_payload_keeps_its_json_shape() {
+        let raw = r#"{"operation_id":"67e55044-10b1-426f-9247-bb680e5fe0c8","server_id":3}"#;
+        let job: ProvisionServer = serde_json::from_str(raw).unwrap();
+        assert_eq!(job.server_id, ServerId(3));
+        assert_eq!(
+            job.operation_id.to_string(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
+        assert_eq!(serde_json::to_string(&job).unwrap(), raw);
+    }
 }

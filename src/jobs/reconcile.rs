@@ -18,6 +18,7 @@ use crate::db;
 use crate::db::provisioning::AccountRecord;
 use crate::domain::account::AccountStatus;
 use crate::domain::app::App;
+use crate::domain::ids::AccountId;
 use crate::domain::links::{self, CPANEL_GROUP_ID, CPANEL_GROUP_ORDER, Group, LINKS, LinkSetting};
 use crate::domain::operation::{hint_for, is_unknown_account};
 use crate::whm::client::{ServerClient, WhmError};
@@ -131,8 +132,8 @@ fn words(err: &WhmError) -> String {
 async fn link_tokens(
     ctx: &JobContext,
     app: App,
-    account_ids: &[i64],
-) -> anyhow::Result<HashMap<i64, SecretString>> {
+    account_ids: &[AccountId],
+) -> anyhow::Result<HashMap<AccountId, SecretString>> {
     if account_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -306,7 +307,7 @@ pub(super) async fn reconcile_batch(
     desired: &Desired,
     accounts: &[AccountRecord],
 ) -> anyhow::Result<Vec<AccountResult>> {
-    let needing_tokens: Vec<i64> = accounts
+    let needing_tokens: Vec<AccountId> = accounts
         .iter()
         .filter(|a| !desired.wanted(a).is_empty())
         .map(|a| a.id)

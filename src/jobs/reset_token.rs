@@ -13,7 +13,6 @@
 //! the lock, so of two resets the later one's token is what stays.
 
 use base64::Engine as _;
-use uuid::Uuid;
 
 use super::JobContext;
 use super::operations::{OperationError, start};
@@ -23,6 +22,7 @@ use crate::db::operations::NewEntry;
 use crate::db::provisioning::AccountRecord;
 use crate::db::servers::Server;
 use crate::domain::app::App;
+use crate::domain::ids::{AccountId, OperationId};
 use crate::domain::links;
 use crate::domain::operation::{Kind, Level, hint_for};
 use crate::whm::client::{ServerClient, WhmError};
@@ -30,7 +30,7 @@ use crate::whm::client::{ServerClient, WhmError};
 /// A reset that was stored and queued.
 #[derive(Debug, Clone)]
 pub struct ResetStarted {
-    pub operation_id: Uuid,
+    pub operation_id: OperationId,
     pub app: App,
     /// The account's cPanel username.
     pub username: String,
@@ -59,7 +59,7 @@ fn new_secret() -> String {
 pub async fn reset_token(
     pool: &sqlx::PgPool,
     secrets: &SecretBox,
-    account_id: i64,
+    account_id: AccountId,
     by: &str,
 ) -> Result<ResetStarted, ResetError> {
     let mut tx = pool.begin().await?;
@@ -116,7 +116,7 @@ pub async fn reset_token(
         .await?;
     }
     tx.commit().await?;
-    tracing::info!(account = account.id, %by, operation = %op, "SSO token reset");
+    tracing::info!(account = %account.id, %by, operation = %op, "SSO token reset");
     Ok(ResetStarted {
         operation_id: op,
         app,
@@ -129,9 +129,9 @@ pub async fn reset_token(
 /// server could not be reached at all; the provisioning job records the server's outcome.
 pub(super) async fn push(
     ctx: &JobContext,
-    op: Uuid,
+    op: OperationId,
     app: App,
-    account_id: Option<i64>,
+    account_id: Option<AccountId>,
     server: &Server,
 ) -> anyhow::Result<Option<usize>> {
     let pool = &ctx.pool;

@@ -2,6 +2,7 @@
 //! account owner's `/client/security` and `/client/users`, which change the same data as the
 //! admin's client page, and the wall between client and admin sessions.
 
+use applinks::domain::ids::{AccountId, ClientId};
 use reqwest::StatusCode;
 use sha2::Digest as _;
 
@@ -69,9 +70,9 @@ impl Fixture {
             &mut conn,
             applinks::db::sso::NewToken {
                 token_hash: &hash,
-                client_id: self.client_id,
+                client_id: ClientId(self.client_id),
                 client_user_id: user_id,
-                account_id: self.account_id,
+                account_id: AccountId(self.account_id),
                 destination: "/client/profile",
                 ttl_secs: 120,
             },

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use applinks::crypto::SecretBox;
 use applinks::domain::app::App;
+use applinks::domain::ids::ServerId;
 use applinks::domain::operation::{Kind, Level};
 use applinks::web::{AppState, WebSettings};
 use reqwest::StatusCode;
@@ -165,7 +166,7 @@ async fn seed_operation(app: &TestApp) {
     applinks::db::operations::add_server(
         &mut *conn,
         op,
-        server,
+        ServerId(server),
         applinks::domain::operation::ServerState::Done,
     )
     .await

@@ -1,6 +1,7 @@
 //! Security hardening: findings of the review, each with the test that reproduces it.
 
 use applinks::db::session_store::PgSessionStore;
+use applinks::domain::ids::ServerId;
 use reqwest::StatusCode;
 use tower_sessions::SessionStore as _;
 use tower_sessions::session::{Id, Record};
@@ -129,6 +130,45 @@ async fn anonymous_requests_anywhere_under_admin_are_sent_to_sign_in_and_admins_
     app.login_full_admin().await;
     let r = app.get("/admin/nowhere").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
+/// An id in a path that is not one (text, a fraction, a number beyond the key's range) is the
+/// 404 page, for a page and for a change alike, and the change is not made: the typed ids are
+/// parsed by `web::extract::Path` before any handler runs.
+#[tokio::test]
+async fn malformed_ids_in_paths_are_404_and_change_nothing() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let client = app.add_client("Acme", "owner@acme.example").await;
+    for path in [
+        "/admin/servers/x",
+        "/admin/servers/1.5/edit",
+        "/admin/servers/99999999999999999999",
+        "/admin/clients/x",
+        "/admin/clients/1e3/edit",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let before = (app.count("clients").await, app.count("client_users").await);
+    for path in [
+        "/admin/servers/x/test".to_string(),
+        "/admin/servers/-1.0/delete".to_string(),
+        "/admin/clients/x/users".to_string(),
+        format!("/admin/clients/{client}/accounts/x/status"),
+        format!("/admin/clients/{client}/accounts/1.5/reset-token"),
+    ] {
+        let r = app
+            .post_form(&path, &[("name", "Eve"), ("email", "eve@acme.example")])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let after = (app.count("clients").await, app.count("client_users").await);
+    assert_eq!(after, before);
     app.finish().await;
 }
 
@@ -614,7 +654,7 @@ async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
         verify_tls: true,
         enabled: true,
     };
-    let updated = applinks::db::servers::update(&app.pool, id, &stale, None)
+    let updated = applinks::db::servers::update(&app.pool, ServerId(id), &stale, None)
         .await
         .unwrap();
     assert!(!updated, "the stale edit is refused");
@@ -629,7 +669,7 @@ async fn a_kept_token_never_follows_a_server_that_moved_meanwhile() {
         ("new.example.test", &[2u8][..])
     );
     // The same edit with the token entered again goes through.
-    let updated = applinks::db::servers::update(&app.pool, id, &stale, Some(&[3u8]))
+    let updated = applinks::db::servers::update(&app.pool, ServerId(id), &stale, Some(&[3u8]))
         .await
         .unwrap();
     assert!(updated);

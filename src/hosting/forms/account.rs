@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::{FieldErrors, plain_text};
 use crate::domain::account::{AccountStatus, MAX_USERNAME_CHARS, parse_cpanel_username};
+use crate::domain::ids::ServerId;
 use crate::domain::server::parse_host;
 /// The longest host name (RFC 1035).
 const MAX_DOMAIN_CHARS: usize = 253;
@@ -25,7 +26,7 @@ pub struct AccountForm {
 /// A checked account form.
 #[derive(Debug, Clone)]
 pub struct AccountInput {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub username: String,
     pub domain: String,
     pub status: AccountStatus,
@@ -33,12 +34,12 @@ pub struct AccountInput {
 
 impl AccountForm {
     /// Checks the fields; `servers` are the ids the form offers.
-    pub fn validate(&self, servers: &[i64]) -> Result<AccountInput, FieldErrors> {
+    pub fn validate(&self, servers: &[ServerId]) -> Result<AccountInput, FieldErrors> {
         let mut errors = FieldErrors::new();
         let server_id = self
             .server_id
             .trim()
-            .parse::<i64>()
+            .parse::<ServerId>()
             .ok()
             .filter(|id| servers.contains(id));
         if server_id.is_none() {
@@ -109,7 +110,7 @@ mod tests {
             domain: "example.com\u{0}".into(),
             status: "active\0".into(),
         };
-        let errors = form.validate(&[1]).unwrap_err();
+        let errors = form.validate(&[ServerId(1)]).unwrap_err();
         assert!(
             errors
                 .get("username")

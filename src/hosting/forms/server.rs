@@ -339,7 +339,7 @@ mod tests {
     fn stored(input: &ServerInput) -> Server {
         let f = &input.fields;
         Server {
-            id: 1,
+            id: crate::domain::ids::ServerId(1),
             name: f.name.clone(),
             hostname: f.hostname.clone(),
             port: f.port,

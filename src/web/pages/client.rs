@@ -20,6 +20,7 @@ use tower_sessions::Session;
 
 use crate::db;
 use crate::db::sso::ClientIdentity;
+use crate::domain::ids::ClientId;
 use crate::domain::links::{Group, LINKS, LinkDef};
 use crate::web::layout::Chrome;
 use crate::web::{AppError, AppResult, AppState};
@@ -64,7 +65,7 @@ async fn logout(session: Session) -> AppResult<Redirect> {
 /// The client user of this session, if any (and if they still exist and the sign-in has not
 /// outlived its absolute lifetime).
 async fn current_client(state: &AppState, session: &Session) -> AppResult<Option<ClientIdentity>> {
-    let client_id = session.get::<i64>(CLIENT_ID_KEY).await?;
+    let client_id = session.get::<ClientId>(CLIENT_ID_KEY).await?;
     let user_id = session.get::<i64>(CLIENT_USER_ID_KEY).await?;
     let (Some(client_id), Some(user_id)) = (client_id, user_id) else {
         return Ok(None);

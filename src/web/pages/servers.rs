@@ -19,6 +19,7 @@ use tower_sessions::Session;
 use crate::db;
 use crate::db::accounts::{Account, Pending};
 use crate::db::servers::{Removal, Server};
+use crate::domain::ids::ServerId;
 use crate::domain::server::AuthKind;
 use crate::domain::server::Module;
 use crate::hosting::forms::{FieldErrors, ServerForm, ServerValues};
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::servers_pending::router())
 }
 
-async fn find(state: &AppState, id: i64) -> AppResult<Server> {
+async fn find(state: &AppState, id: ServerId) -> AppResult<Server> {
     db::servers::find(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -81,7 +82,7 @@ async fn list(
 pub struct ServerFormPage {
     pub chrome: Chrome,
     /// `None` on the add form.
-    pub server_id: Option<i64>,
+    pub server_id: Option<ServerId>,
     pub values: ServerValues,
     pub errors: FieldErrors,
     pub modules: [Module; 4],
@@ -91,7 +92,7 @@ pub struct ServerFormPage {
 impl ServerFormPage {
     fn new(
         chrome: Chrome,
-        server_id: Option<i64>,
+        server_id: Option<ServerId>,
         values: ServerValues,
         errors: FieldErrors,
     ) -> Self {
@@ -114,7 +115,7 @@ async fn new_form(chrome: Chrome) -> ServerFormPage {
 async fn invalid(
     state: &AppState,
     session: &Session,
-    server_id: Option<i64>,
+    server_id: Option<ServerId>,
     form: &ServerForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
@@ -164,7 +165,7 @@ pub struct ServerPage {
 async fn show(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> AppResult<ServerPage> {
     let server = find(&state, id).await?;
     let accounts = db::accounts::for_server(&state.pool, server.id).await?;
@@ -180,7 +181,7 @@ async fn show(
 async fn edit_form(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> AppResult<ServerFormPage> {
     let server = find(&state, id).await?;
     Ok(ServerFormPage::new(
@@ -194,7 +195,7 @@ async fn edit_form(
 async fn update(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
     Form(form): Form<ServerForm>,
 ) -> AppResult<Response> {
     // Checked before any database work, so a hostile value never gets that far.
@@ -230,7 +231,7 @@ async fn update(
 async fn test_connection(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> AppResult<Redirect> {
     let server = find(&state, id).await?;
     match service::test_connection(&state.pool, &state.whm, &state.secrets, &server).await {
@@ -261,7 +262,7 @@ async fn test_connection(
 async fn import(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> AppResult<Redirect> {
     let server = find(&state, id).await?;
     match import_accounts(&state.pool, &state.whm, &state.secrets, server.id).await {
@@ -307,7 +308,7 @@ struct RemoveForm {
 async fn remove(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
     Form(form): Form<RemoveForm>,
 ) -> AppResult<Redirect> {
     let server = find(&state, id).await?;
@@ -320,7 +321,7 @@ async fn remove(
             } else {
                 String::new()
             };
-            tracing::info!(server = server.id, accounts, "server removed");
+            tracing::info!(server = %server.id, accounts, "server removed");
             flash(
                 &session,
                 "success",

@@ -13,6 +13,7 @@ use axum::routing::post;
 use tower_sessions::Session;
 
 use crate::db;
+use crate::domain::ids::ServerId;
 use crate::hosting::pending::{self, Dismissed, PendingError};
 use crate::web::extract::Path;
 use crate::web::layout::flash;
@@ -39,21 +40,21 @@ impl From<PendingError> for AppError {
 }
 
 /// The server named by the path; 404 when it does not exist.
-async fn server_id(state: &AppState, id: i64) -> AppResult<i64> {
+async fn server_id(state: &AppState, id: ServerId) -> AppResult<ServerId> {
     db::servers::find(&state.pool, id)
         .await?
         .map(|s| s.id)
         .ok_or(AppError::NotFound)
 }
 
-fn back(server_id: i64) -> Redirect {
+fn back(server_id: ServerId) -> Redirect {
     Redirect::to(&format!("/admin/servers/{server_id}"))
 }
 
 async fn confirm(
     State(state): State<AppState>,
     session: Session,
-    Path((id, pending_id)): Path<(i64, i64)>,
+    Path((id, pending_id)): Path<(ServerId, i64)>,
 ) -> AppResult<Redirect> {
     let server_id = server_id(&state, id).await?;
     let account = pending::confirm(&state.pool, server_id, pending_id).await?;
@@ -72,7 +73,7 @@ async fn confirm(
 async fn dismiss(
     State(state): State<AppState>,
     session: Session,
-    Path((id, pending_id)): Path<(i64, i64)>,
+    Path((id, pending_id)): Path<(ServerId, i64)>,
 ) -> AppResult<Redirect> {
     let server_id = server_id(&state, id).await?;
     let message = match pending::dismiss(&state.pool, server_id, pending_id).await? {
@@ -95,7 +96,7 @@ async fn dismiss(
 async fn confirm_all(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ServerId>,
 ) -> AppResult<Redirect> {
     let server_id = server_id(&state, id).await?;
     let done = pending::confirm_all(&state.pool, server_id).await?;

@@ -28,6 +28,7 @@ use tower_sessions::Session;
 
 use crate::db;
 use crate::domain::account::AccountStatus;
+use crate::domain::ids::AccountId;
 use crate::domain::links;
 use crate::web::layout::Chrome;
 use crate::web::pages::client::{CLIENT_ID_KEY, CLIENT_SINCE_KEY, CLIENT_USER_ID_KEY};
@@ -138,7 +139,7 @@ async fn autologin(
     // Credentials first, all refused alike, so the answer says nothing about which part
     // was wrong (nor whether an account exists).
     const BAD: &str = "invalid_credentials";
-    let Ok(account_id) = req.subscriber_unique_id.trim().parse::<i64>() else {
+    let Ok(account_id) = req.subscriber_unique_id.trim().parse::<AccountId>() else {
         return Ok(forbidden(BAD));
     };
     let Some(account) = db::provisioning::account(&state.pool, account_id).await? else {
@@ -164,7 +165,7 @@ async fn autologin(
             .as_bytes()
             .ct_eq(req.token.as_bytes()),
     ) {
-        tracing::info!(account = account.id, "autologin refused: wrong link token");
+        tracing::info!(account = %account.id, "autologin refused: wrong link token");
         return Ok(forbidden(BAD));
     }
 
@@ -198,7 +199,7 @@ async fn autologin(
     let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
     // No sign-in into a service that is not running; the page says why.
     if account.status != AccountStatus::Active {
-        tracing::info!(account = account.id, status = %account.status, "autologin refused: service not active");
+        tracing::info!(account = %account.id, status = %account.status, "autologin refused: service not active");
         return Ok(redirect_json(format!(
             "{public}/client/login?sso=suspended&next={next}"
         )));
@@ -209,7 +210,7 @@ async fn autologin(
     let user_allowed = owner.user_sso_allowed.unwrap_or(false);
     let (true, true, Some(user_id)) = (owner.allow_sso, user_allowed, owner.user_id) else {
         tracing::info!(
-            client = account.client_id,
+            client = %account.client_id,
             "autologin refused by the SSO settings"
         );
         return Ok(redirect_json(format!(
@@ -233,7 +234,7 @@ async fn autologin(
     )
     .await?;
     tracing::info!(
-        account = account.id,
+        account = %account.id,
         link = def.key,
         "autologin token issued"
     );
@@ -284,7 +285,7 @@ async fn login(
         .await?;
     csrf::rotate_token(&session).await?;
     tracing::info!(
-        client = grant.client_id,
+        client = %grant.client_id,
         user = grant.client_user_id,
         "client signed in through SSO"
     );

@@ -57,7 +57,7 @@ async fn owner(
         return Ok(Ok(client));
     }
     tracing::info!(
-        client_id = client.client_id,
+        client_id = %client.client_id,
         user_id = client.user_id,
         path,
         "client user is not the account owner"
@@ -134,7 +134,7 @@ async fn save_security(
         return Err(AppError::NotFound);
     }
     tracing::info!(
-        client_id = client.client_id,
+        client_id = %client.client_id,
         allowed,
         "client set its SSO switch"
     );
@@ -212,7 +212,7 @@ async fn save_user_sso(
         return Err(AppError::NotFound);
     }
     tracing::info!(
-        client_id = client.client_id,
+        client_id = %client.client_id,
         user_id = user.id,
         allowed,
         "client owner set a user's SSO permission"

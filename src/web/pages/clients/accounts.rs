@@ -10,6 +10,7 @@ use tower_sessions::Session;
 use super::{ClientPage, find};
 use crate::db;
 use crate::domain::account::AccountStatus;
+use crate::domain::ids::{AccountId, ClientId, ServerId};
 use crate::hosting::forms::{AccountForm, FieldErrors};
 use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
@@ -18,12 +19,12 @@ use crate::web::{AppError, AppResult, AppState};
 pub(super) async fn add_account(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ClientId>,
     Form(form): Form<AccountForm>,
 ) -> AppResult<Response> {
     let client = find(&state, id).await?;
     let servers = db::servers::choices(&state.pool).await?;
-    let ids: Vec<i64> = servers.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<ServerId> = servers.iter().map(|(id, _)| *id).collect();
     let errors = match form.validate(&ids) {
         Ok(input) => {
             let mut tx = state.pool.begin().await?;
@@ -85,7 +86,7 @@ pub(super) struct StatusForm {
 pub(super) async fn set_account_status(
     State(state): State<AppState>,
     session: Session,
-    Path((id, account_id)): Path<(i64, i64)>,
+    Path((id, account_id)): Path<(ClientId, AccountId)>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
     let client = find(&state, id).await?;

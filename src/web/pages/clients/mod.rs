@@ -24,6 +24,7 @@ use crate::db;
 use crate::db::accounts::Account;
 use crate::db::clients::{Client, ClientUser};
 use crate::domain::account::AccountStatus;
+use crate::domain::ids::{ClientId, ServerId};
 use crate::hosting::forms::client::email_taken;
 use crate::hosting::forms::{AccountForm, ClientForm, FieldErrors, UserForm};
 use crate::web::extract::Path;
@@ -50,7 +51,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-async fn find(state: &AppState, id: i64) -> AppResult<Client> {
+async fn find(state: &AppState, id: ClientId) -> AppResult<Client> {
     db::clients::find(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -90,7 +91,7 @@ async fn list(
 pub struct ClientFormPage {
     pub chrome: Chrome,
     /// `None` on the add form.
-    pub client_id: Option<i64>,
+    pub client_id: Option<ClientId>,
     pub name: String,
     pub email: String,
     pub allow_sso: bool,
@@ -112,7 +113,7 @@ async fn new_form(chrome: Chrome) -> ClientFormPage {
 async fn invalid_client(
     state: &AppState,
     session: &Session,
-    client_id: Option<i64>,
+    client_id: Option<ClientId>,
     form: &ClientForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
@@ -158,7 +159,7 @@ async fn create(
 async fn edit_form(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<i64>,
+    Path(id): Path<ClientId>,
 ) -> AppResult<ClientFormPage> {
     let client = find(&state, id).await?;
     Ok(ClientFormPage {
@@ -174,7 +175,7 @@ async fn edit_form(
 async fn update(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ClientId>,
     Form(form): Form<ClientForm>,
 ) -> AppResult<Response> {
     let checked = form.validate(); // before any database work
@@ -220,7 +221,7 @@ pub struct ClientPage {
     pub users: Vec<ClientUser>,
     pub accounts: Vec<Account>,
     /// `(id, name)` of the servers an account can be added on.
-    pub servers: Vec<(i64, String)>,
+    pub servers: Vec<(ServerId, String)>,
     pub statuses: [AccountStatus; 3],
     /// The add-user form as posted (blank at first).
     pub user_form: UserForm,
@@ -262,7 +263,7 @@ impl ClientPage {
 async fn show(
     State(state): State<AppState>,
     chrome: Chrome,
-    Path(id): Path<i64>,
+    Path(id): Path<ClientId>,
 ) -> AppResult<ClientPage> {
     let client = find(&state, id).await?;
     ClientPage::load(&state, chrome, client).await
@@ -271,7 +272,7 @@ async fn show(
 async fn add_user(
     State(state): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ClientId>,
     Form(form): Form<UserForm>,
 ) -> AppResult<Response> {
     let checked = form.validate(); // before any database work
@@ -324,7 +325,7 @@ struct SsoForm {
 async fn set_user_sso(
     State(state): State<AppState>,
     session: Session,
-    Path((id, user_id)): Path<(i64, i64)>,
+    Path((id, user_id)): Path<(ClientId, i64)>,
     Form(form): Form<SsoForm>,
 ) -> AppResult<Redirect> {
     let client = find(&state, id).await?;

@@ -8,6 +8,7 @@ use tower_sessions::Session;
 
 use super::find;
 use crate::db;
+use crate::domain::ids::{AccountId, ClientId};
 use crate::jobs::ResetError;
 use crate::web::auth::CurrentAdmin;
 use crate::web::extract::Path;
@@ -18,7 +19,7 @@ pub(super) async fn reset_token(
     State(state): State<AppState>,
     session: Session,
     admin: CurrentAdmin,
-    Path((id, account_id)): Path<(i64, i64)>,
+    Path((id, account_id)): Path<(ClientId, AccountId)>,
 ) -> AppResult<Redirect> {
     let client = find(&state, id).await?;
     // Only an account of this client: the URL names both.
