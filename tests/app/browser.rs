@@ -225,14 +225,18 @@ impl Browser {
         }
     }
 
+    /// The element's text. htmx may swap the element between finding and reading it (the
+    /// status polls every second): a stale element is found again, a few times.
     async fn text(&self, css: &str) -> String {
-        self.find(css)
-            .await
-            .text()
-            .await
-            .expect("text")
-            .trim()
-            .to_string()
+        let mut last = None;
+        for _ in 0..5 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text.trim().to_string(),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("text of `{css}`: {last:?}")
     }
 
     async fn texts(&self, css: &str) -> Vec<String> {
