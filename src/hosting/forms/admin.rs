@@ -3,15 +3,13 @@
 
 use serde::Deserialize;
 
-use super::{FieldErrors, name, plain_text};
-use crate::domain::email::parse_email;
+use super::{FieldErrors, name, optional_email, plain_text};
 use crate::domain::permission::Permission;
 use crate::domain::text::is_unprintable;
 
 /// Usernames are 1 to 64 characters, as sign-in and `applinks admin create` hold them.
 pub const MAX_USERNAME_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 200;
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_ROLE_NAME_CHARS: usize = 100;
 /// Passwords are at least this long (as `applinks admin create` requires).
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -107,26 +105,7 @@ impl AdminForm {
         let mut errors = FieldErrors::new();
         let username = check_username(&mut errors, &self.username);
         let name = name(&mut errors, "name", &self.name, MAX_NAME_CHARS);
-        let email = match plain_text(
-            &mut errors,
-            "email",
-            "The e-mail address",
-            &self.email,
-            MAX_EMAIL_CHARS,
-        ) {
-            None => None,
-            Some("") => Some(None),
-            Some(email) => {
-                let parsed = parse_email(email);
-                if parsed.is_none() {
-                    errors.add(
-                        "email",
-                        "Enter an e-mail address such as jane@example.com, or leave it empty.",
-                    );
-                }
-                parsed.map(Some)
-            }
-        };
+        let email = optional_email(&mut errors, "email", &self.email, "jane@example.com");
         let role_id = self
             .role_id
             .trim()

@@ -2,12 +2,11 @@
 
 use serde::Deserialize;
 
-use super::{FieldErrors, name, plain_text, ticked};
+use super::{FieldErrors, MAX_EMAIL_CHARS, name, optional_email, plain_text, ticked};
 use crate::db;
 use crate::domain::email::parse_email;
 
 /// The longest e-mail address (RFC 5321's path limit); [`parse_email`] holds to it too.
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_NAME_CHARS: usize = 200;
 
 /// The client form as posted.
@@ -35,26 +34,7 @@ impl ClientForm {
     pub fn validate(&self) -> Result<ClientInput, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = name(&mut errors, "name", &self.name, MAX_NAME_CHARS);
-        let email = match plain_text(
-            &mut errors,
-            "email",
-            "The e-mail address",
-            &self.email,
-            MAX_EMAIL_CHARS,
-        ) {
-            None => None,
-            Some("") => Some(None),
-            Some(email) => {
-                let parsed = parse_email(email);
-                if parsed.is_none() {
-                    errors.add(
-                        "email",
-                        "Enter an e-mail address such as owner@example.com, or leave it empty.",
-                    );
-                }
-                parsed.map(Some)
-            }
-        };
+        let email = optional_email(&mut errors, "email", &self.email, "owner@example.com");
         match (name, email) {
             (Some(name), Some(email)) => Ok(ClientInput {
                 name,

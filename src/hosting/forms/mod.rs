@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::domain::email::parse_email;
 use crate::domain::text::is_unprintable;
 
 pub mod account;
@@ -114,6 +115,32 @@ fn name(errors: &mut FieldErrors, field: &'static str, input: &str, max: usize) 
         return None;
     }
     Some(name.to_string())
+}
+
+/// Longest e-mail address a form takes (RFC 5321's path limit).
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// An optional e-mail address: empty is `Some(None)`; otherwise it must parse, and the message
+/// shows `example` as the form to follow. `None` when the field has an error.
+fn optional_email(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    input: &str,
+    example: &str,
+) -> Option<Option<String>> {
+    match plain_text(errors, field, "The e-mail address", input, MAX_EMAIL_CHARS)? {
+        "" => Some(None),
+        email => {
+            let parsed = parse_email(email);
+            if parsed.is_none() {
+                errors.add(
+                    field,
+                    format!("Enter an e-mail address such as {example}, or leave it empty."),
+                );
+            }
+            parsed.map(Some)
+        }
+    }
 }
 
 #[cfg(test)]
