@@ -10,24 +10,20 @@ use crate::helpers::{TestApp, client, sim_links, sim_users, spawn_app_with_worke
 
 /// A worker process with `--listen`; answers it and its listener's base URL once it is ready.
 async fn worker_with_listener(app: &TestApp) -> (std::process::Child, String) {
-    use secrecy::ExposeSecret as _;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_applinks"))
-        .args(["worker", "--concurrency", "2", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", &app.db.url)
-        .env("APPLINKS_SECRET_KEY", app.secret_key.expose_secret())
-        .env("APPLINKS_PUBLIC_URL", &app.base_url)
-        .env("APPLINKS_WHM_RETRY_BASE_DELAY_MS", "10")
-        .env("APPLINKS_WHM_RETRY_ATTEMPTS", "3")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start applinks worker");
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = app.worker_process_with(
+        2,
+        &[
+            ("APPLINKS_WORKER_LISTEN", &listen),
+            ("APPLINKS_WHM_RETRY_ATTEMPTS", "3"),
+            ("APPLINKS_PER_SERVER_CONCURRENCY", "8"),
+        ],
+    );
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..300 {
         if let Ok(r) = client().get(format!("{base}/readyz")).send().await
