@@ -98,6 +98,10 @@ impl Application {
             db::session_store::PgSessionStore::new(pool.clone())
                 .delete_expired_every(std::time::Duration::from_secs(600)),
         );
+        tokio::spawn(db::sso::delete_expired_tokens_every(
+            pool.clone(),
+            std::time::Duration::from_secs(600),
+        ));
         let worker_status = jobs::WorkerStatus::default();
         let settings = WebSettings {
             public_url: public_url.clone(),

@@ -96,7 +96,7 @@ pub async fn seed(
     secrets: &SecretBox,
     sims: &[(&str, &SimHandle, usize)],
 ) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     sqlx::query(
         "delete from accounts where server_id in (select id from servers where name like 'demo-%')",
     )

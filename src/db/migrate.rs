@@ -4,11 +4,14 @@
 //! never collide), so each migrator is told to ignore the other's applied versions.
 
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 /// A pooled connection idle this long is pinged before use.
 const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// PostgreSQL ends a session left idle inside a transaction this long.
+const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 
 /// Connects to `url`, creating the database first when it does not exist.
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
@@ -22,6 +25,16 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
             .with_context(|| format!("cannot create the database {}", redact(url)))?;
         tracing::info!(database = %redact(url), "created the database");
     }
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("cannot read the database URL {}", redact(url)))?;
+    // A backstop for a transaction that its owner left open (see `db::begin`): applinks never
+    // waits inside a transaction (no WHM call runs in one), so a session idle in one for a
+    // minute is lost, and ending it frees its locks instead of stalling everyone behind them.
+    let options = options.options([(
+        "idle_in_transaction_session_timeout",
+        IDLE_IN_TRANSACTION_TIMEOUT,
+    )]);
     PgPoolOptions::new()
         .max_connections(20)
         // sqlx pings every connection it hands out by default: one more round trip per
@@ -36,7 +49,7 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
                 Ok(true)
             })
         })
-        .connect(url)
+        .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to {}", redact(url)))
 }

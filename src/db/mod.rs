@@ -18,3 +18,21 @@ pub mod sso;
 pub mod types;
 
 pub use sqlx::PgPool;
+
+/// Starts a transaction on a connection of `pool`, and always finishes starting it: use it
+/// instead of `pool.begin()`.
+///
+/// sqlx 0.9.0's `Pool::begin` is not cancel-safe on PostgreSQL (transact-rs/sqlx#4393, fixed
+/// upstream after 0.9.0): a caller dropped while its `BEGIN` is in flight (a browser that
+/// disconnects mid-request, a worker stopped mid-job) leaves the session inside a transaction
+/// that nothing ends, and the pool hands that connection to the next borrower, whose
+/// statements then run inside it and keep its locks until the process dies (seen: a session
+/// row locked for good and every page waiting on it). Here the `BEGIN` runs in a task of its
+/// own, so it completes; when the caller is gone, the finished transaction is dropped there
+/// and rolls back like any other.
+pub async fn begin(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .unwrap_or_else(|stopped| Err(sqlx::Error::Io(std::io::Error::other(stopped))))
+}

@@ -41,7 +41,7 @@ pub async fn begin(
     server_id: ServerId,
     only: Option<AccountId>,
 ) -> sqlx::Result<Vec<AccountRecord>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin(pool).await?;
     sqlx::query(
         "insert into operation_accounts (operation_id, account_id, server_id)
          select $1, a.id, a.server_id from accounts a

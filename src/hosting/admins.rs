@@ -85,7 +85,7 @@ pub async fn add_admin(pool: &PgPool, input: &AdminInput) -> Result<i64> {
         .as_deref()
         .ok_or_else(|| AdminsError::Invalid(FieldErrors::one("password", "Enter a password.")))?;
     let password_hash = hash(password).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::admins::lock_for_change(&mut tx).await?;
     if db::roles::find(&mut *tx, input.role_id).await?.is_none() {
         return Err(role_gone());
@@ -132,7 +132,7 @@ pub async fn create_admin(
 
 /// Changes an administrator's username, name, e-mail and role.
 pub async fn update_admin(pool: &PgPool, id: i64, input: &AdminInput) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::admins::lock_for_change(&mut tx).await?;
     if db::roles::find(&mut *tx, input.role_id).await?.is_none() {
         return Err(role_gone());
@@ -159,7 +159,7 @@ pub async fn update_admin(pool: &PgPool, id: i64, input: &AdminInput) -> Result<
 
 /// Disables an admin (their sessions end at once) or enables one again; answers the admin.
 pub async fn set_disabled(pool: &PgPool, id: i64, disabled: bool) -> Result<Admin> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::admins::lock_for_change(&mut tx).await?;
     if !db::admins::set_disabled(&mut *tx, id, disabled).await? {
         return Err(AdminsError::NotFound);
@@ -179,7 +179,7 @@ pub async fn set_disabled(pool: &PgPool, id: i64, disabled: bool) -> Result<Admi
 /// Sets another admin's password (checked by the caller); every session of that admin ends.
 pub async fn reset_password(pool: &PgPool, id: i64, password: &str) -> Result<Admin> {
     let password_hash = hash(password).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     if !db::admins::set_password_hash(&mut *tx, id, &password_hash).await? {
         return Err(AdminsError::NotFound);
     }
@@ -216,7 +216,7 @@ pub async fn change_own_password(
         )));
     }
     let password_hash = hash(new).await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     if !db::admins::set_password_hash(&mut *tx, id, &password_hash).await? {
         return Err(AdminsError::NotFound);
     }
@@ -262,7 +262,7 @@ fn name_taken() -> AdminsError {
 
 /// Renames a role and replaces its permissions; the built-in role cannot be changed.
 pub async fn update_role(pool: &PgPool, id: i64, input: &RoleInput) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::admins::lock_for_change(&mut tx).await?;
     let role = db::roles::find(&mut *tx, id)
         .await?
@@ -283,7 +283,7 @@ pub async fn update_role(pool: &PgPool, id: i64, input: &RoleInput) -> Result<()
 
 /// Deletes a role no admin has (disabled ones included); the built-in role stays.
 pub async fn delete_role(pool: &PgPool, id: i64) -> Result<Role> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::admins::lock_for_change(&mut tx).await?;
     let role = db::roles::find(&mut *tx, id)
         .await?

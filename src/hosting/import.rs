@@ -225,7 +225,7 @@ pub async fn import_accounts(
         listed: listed.len(),
         ..ImportSummary::default()
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     // Lock the server row so that a concurrent removal waits for the import.
     sqlx::query("select id from servers where id = $1 for update")
         .bind(server_id)

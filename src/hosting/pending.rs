@@ -83,7 +83,7 @@ pub async fn confirm(
     server_id: ServerId,
     pending_id: i64,
 ) -> Result<Pending, PendingError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let pending = db::accounts::lock_pending(&mut *tx, server_id, pending_id)
         .await?
         .ok_or(PendingError::NotPending)?;
@@ -105,7 +105,7 @@ pub async fn confirm(
 
 /// Confirms every match pending on the server, each as [`confirm`] does, in one transaction.
 pub async fn confirm_all(pool: &PgPool, server_id: ServerId) -> Result<ConfirmedAll, PendingError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let mut done = ConfirmedAll::default();
     for listed in db::accounts::pending_for_server(&mut *tx, server_id).await? {
         // Locked one by one: a row another admin resolved meanwhile is simply gone.
@@ -136,7 +136,7 @@ pub async fn dismiss(
     server_id: ServerId,
     pending_id: i64,
 ) -> Result<Dismissed, PendingError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let pending = db::accounts::lock_pending(&mut *tx, server_id, pending_id)
         .await?
         .ok_or(PendingError::NotPending)?;

@@ -30,6 +30,7 @@ use std::time::Duration;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 
 use crate::crypto::SecretBox;
 use crate::whm::client::WhmClient;
@@ -161,6 +162,10 @@ pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(10);
 /// A worker that ran this long before failing was healthy: the next failure is a new outage.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
+/// Connections of a worker's queue pool beyond one per job slot: the fetch, the
+/// notification listener, acknowledgements and heart beats.
+const QUEUE_CONNECTIONS: u32 = 3;
+
 /// One apalis worker under a fresh name, until `shutdown` or an error.
 fn run_worker_once(
     ctx: JobContext,
@@ -174,7 +179,14 @@ fn run_worker_once(
         .batch_size(concurrency)
         .heartbeat_interval(HEARTBEAT)
         .missed_heartbeats(MISSED_HEARTBEATS);
-    let backend = PostgresStorage::<ProvisionServer>::new(&ctx.pool)
+    // The queue gets a pool of its own, closed when this worker stops: apalis begins
+    // transactions in futures that a stopping worker drops, and sqlx 0.9.0 leaves a dropped
+    // `BEGIN` open (see `db::begin`). Closing the pool ends such a session, so a stopped
+    // worker cannot leave a connection in a transaction behind for the jobs or the web.
+    let queue_pool = PgPoolOptions::new()
+        .max_connections(concurrency as u32 + QUEUE_CONNECTIONS)
+        .connect_lazy_with((*ctx.pool.connect_options()).clone());
+    let backend = PostgresStorage::<ProvisionServer>::new(&queue_pool)
         .with_config(config)
         .with_pubsub();
     let name = worker_name();
@@ -191,8 +203,11 @@ fn run_worker_once(
     });
     let running: Pin<Box<dyn Future<Output = Result<(), WorkerError>> + Send>> = Box::pin(running);
     Box::pin(async move {
-        running
+        let result = running
             .await
-            .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+            .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"));
+        // Closing waits for connections still checked out; none should be, but never hang on it.
+        let _ = tokio::time::timeout(Duration::from_secs(5), queue_pool.close()).await;
+        result
     })
 }

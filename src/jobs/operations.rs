@@ -30,7 +30,7 @@ pub async fn set_enabled(
     app: App,
     enabled: bool,
 ) -> Result<OperationId, OperationError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::applications::lock(&mut tx, app).await?;
     db::applications::set_enabled(&mut *tx, app, enabled).await?;
     let kind = if enabled {
@@ -50,7 +50,7 @@ pub async fn save_configuration(
     app: App,
     config: &Configuration,
 ) -> Result<Option<OperationId>, OperationError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let enabled = db::applications::lock(&mut tx, app).await?;
     db::applications::set_group_label(&mut *tx, app, &config.group_label).await?;
     db::links::save(&mut tx, app, &config.links).await?;
@@ -67,7 +67,7 @@ pub async fn save_configuration(
 /// Re-runs the accounts that failed in the application's last operation, on the servers
 /// that failed in it.
 pub async fn retry_failed(pool: &PgPool, app: App) -> Result<OperationId, OperationError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     db::applications::lock(&mut tx, app).await?;
     let last = db::operations::last(&mut *tx, app)
         .await?

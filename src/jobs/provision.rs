@@ -151,7 +151,7 @@ async fn close_if_complete(
     kind: Kind,
 ) -> anyhow::Result<()> {
     let pool = &ctx.pool;
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     if db::operations::finish_if_complete(&mut tx, op).await? {
         let s = db::operations::summary(&mut *tx, op).await?;
         if let Some(s) = s {

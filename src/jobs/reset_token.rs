@@ -62,7 +62,7 @@ pub async fn reset_token(
     account_id: AccountId,
     by: &str,
 ) -> Result<ResetStarted, ResetError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     let account = db::provisioning::account(&mut *tx, account_id)
         .await?
         .ok_or(ResetError::NotFound)?;

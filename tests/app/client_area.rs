@@ -65,9 +65,8 @@ impl Fixture {
             uuid::Uuid::new_v4().simple()
         );
         let hash = sha2::Sha256::digest(token.as_bytes()).to_vec();
-        let mut conn = self.app.pool.acquire().await.unwrap();
         applinks::db::sso::insert_token(
-            &mut conn,
+            &self.app.pool,
             applinks::db::sso::NewToken {
                 token_hash: &hash,
                 client_id: ClientId(self.client_id),

@@ -4,6 +4,7 @@
 mod admins;
 mod batch;
 mod browser;
+mod cancellation;
 mod chaos;
 mod client_area;
 mod clients;

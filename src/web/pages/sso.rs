@@ -106,6 +106,22 @@ fn sha256(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// The link a request names: by the URL's key, or by `app` (cPanel's app key); when both
+/// name one they must agree. `Err` is the refusal's error word.
+fn link_named(path_link: Option<&str>, app: &str) -> Result<&'static links::LinkDef, &'static str> {
+    let app_link = if app.is_empty() {
+        None
+    } else {
+        Some(links::key_of_cpanel_app(app).ok_or("unknown_link")?)
+    };
+    let key = match (path_link, app_link) {
+        (Some(path), Some(sent)) if path != sent => return Err("unknown_link"),
+        (Some(key), _) | (None, Some(key)) => key,
+        (None, None) => return Err("unknown_link"),
+    };
+    links::find(key).ok_or("unknown_link")
+}
+
 /// `POST /sso/cpanel/{link}`: the `autologin_token_url` of one link, as cPanel calls it.
 async fn autologin_link(
     State(state): State<AppState>,
@@ -136,81 +152,63 @@ async fn autologin(
     let Some(req) = AutologinRequest::parse(headers, body) else {
         return Ok(refuse(StatusCode::BAD_REQUEST, "malformed_body"));
     };
-    // Credentials first, all refused alike, so the answer says nothing about which part
-    // was wrong (nor whether an account exists).
     const BAD: &str = "invalid_credentials";
+    // The link: named by the URL, or by `app`; when both name one, they must agree. Worked
+    // out before the query (which answers whether it is shown) but reported only after the
+    // credentials.
+    let link = link_named(path_link, &req.app);
     let Ok(account_id) = req.subscriber_unique_id.trim().parse::<AccountId>() else {
         return Ok(forbidden(BAD));
     };
-    let Some(account) = db::provisioning::account(&state.pool, account_id).await? else {
+    let key = link.ok().map(|def| def.key);
+    let Some(facts) = db::sso::autologin_facts(&state.pool, account_id, key).await? else {
         return Ok(forbidden(BAD));
     };
-    // The token is the credential; `user` is only a cross-check, and only when sent.
-    if account.username.is_empty() || (!req.user.is_empty() && account.username != req.user) {
+    // Credentials first, all refused alike, so the answer says nothing about which part
+    // was wrong (nor whether an account exists). The token is the credential; `user` is
+    // only a cross-check, and only when sent.
+    if facts.username.is_empty() || (!req.user.is_empty() && facts.username != req.user) {
         return Ok(forbidden(BAD));
     }
-    let Some(app) = account.module.app() else {
-        return Ok(forbidden(BAD));
-    };
-    let Some(stored) = db::sso::link_secret(&state.pool, account.id, app).await? else {
+    let (Some(_app), Some(stored)) = (facts.module.app(), facts.secret.as_deref()) else {
         return Ok(forbidden(BAD));
     };
     let secret = state
         .secrets
-        .decrypt(&stored)
-        .map_err(|_| anyhow::anyhow!("link secret of account {} does not decrypt", account.id))?;
+        .decrypt(stored)
+        .map_err(|_| anyhow::anyhow!("link secret of account {} does not decrypt", facts.id))?;
     if !bool::from(
         secret
             .expose_secret()
             .as_bytes()
             .ct_eq(req.token.as_bytes()),
     ) {
-        tracing::info!(account = %account.id, "autologin refused: wrong link token");
+        tracing::info!(account = %facts.id, "autologin refused: wrong link token");
         return Ok(forbidden(BAD));
     }
 
-    // The link: named by the URL, or by `app`; when both name one, they must agree.
-    let app_link = if req.app.is_empty() {
-        None
-    } else {
-        match links::key_of_cpanel_app(&req.app) {
-            Some(key) => Some(key),
-            None => return Ok(forbidden("unknown_link")),
-        }
-    };
-    let key = match (path_link, app_link) {
-        (Some(path), Some(sent)) if path != sent => return Ok(forbidden("unknown_link")),
-        (Some(key), _) | (None, Some(key)) => key,
-        (None, None) => return Ok(forbidden("unknown_link")),
-    };
     // It must be one of ours, shown, of an application that is on.
-    let Some(def) = links::find(key) else {
-        return Ok(forbidden("unknown_link"));
+    let def = match link {
+        Ok(def) => def,
+        Err(error) => return Ok(forbidden(error)),
     };
-    let shown = db::links::load(&state.pool, app)
-        .await?
-        .iter()
-        .any(|l| l.key == def.key && l.shown);
-    if !shown || !db::applications::is_enabled(&state.pool, app).await? {
+    if !facts.link_shown || !facts.app_enabled {
         return Ok(forbidden("link_not_available"));
     }
 
     let public = &state.settings.public_url;
     let next: String = form_urlencoded::byte_serialize(def.path.as_bytes()).collect();
     // No sign-in into a service that is not running; the page says why.
-    if account.status != AccountStatus::Active {
-        tracing::info!(account = %account.id, status = %account.status, "autologin refused: service not active");
+    if facts.status != AccountStatus::Active {
+        tracing::info!(account = %facts.id, status = %facts.status, "autologin refused: service not active");
         return Ok(redirect_json(format!(
             "{public}/client/login?sso=suspended&next={next}"
         )));
     }
-    let Some(owner) = db::sso::owner(&state.pool, account.client_id).await? else {
-        return Ok(forbidden(BAD));
-    };
-    let user_allowed = owner.user_sso_allowed.unwrap_or(false);
-    let (true, true, Some(user_id)) = (owner.allow_sso, user_allowed, owner.user_id) else {
+    let user_allowed = facts.owner_sso_allowed.unwrap_or(false);
+    let (true, true, Some(user_id)) = (facts.allow_sso, user_allowed, facts.owner_user_id) else {
         tracing::info!(
-            client = %account.client_id,
+            client = %facts.client_id,
             "autologin refused by the SSO settings"
         );
         return Ok(redirect_json(format!(
@@ -220,21 +218,20 @@ async fn autologin(
 
     let raw: [u8; 32] = rand::random();
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    let mut conn = state.pool.acquire().await?;
     db::sso::insert_token(
-        &mut conn,
+        &state.pool,
         db::sso::NewToken {
             token_hash: &sha256(&token),
-            client_id: account.client_id,
+            client_id: facts.client_id,
             client_user_id: user_id,
-            account_id: account.id,
+            account_id: facts.id,
             destination: def.path,
             ttl_secs: TOKEN_TTL_SECS,
         },
     )
     .await?;
     tracing::info!(
-        account = %account.id,
+        account = %facts.id,
         link = def.key,
         "autologin token issued"
     );
@@ -271,8 +268,12 @@ async fn login(
     };
     // A client sign-in, never an admin one, and kept apart from an admin's: it replaces any
     // client sign-in of this browser (the customer asked for it) but leaves an admin's alone.
-    // A new session id (and CSRF token) defeats session fixation.
-    session.cycle_id().await?;
+    // A new session id (and CSRF token) defeats session fixation. A browser that came
+    // without a session gets a fresh id when the session is first stored: nothing to cycle
+    // (cycling costs a delete in the store).
+    if session.id().is_some() {
+        session.cycle_id().await?;
+    }
     session.insert(CLIENT_ID_KEY, grant.client_id).await?;
     session
         .insert(CLIENT_USER_ID_KEY, grant.client_user_id)

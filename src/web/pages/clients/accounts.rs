@@ -27,7 +27,7 @@ pub(super) async fn add_account(
     let ids: Vec<ServerId> = servers.iter().map(|(id, _)| *id).collect();
     let errors = match form.validate(&ids) {
         Ok(input) => {
-            let mut tx = state.pool.begin().await?;
+            let mut tx = db::begin(&state.pool).await?;
             match db::accounts::insert(
                 &mut *tx,
                 client.id,
@@ -97,7 +97,7 @@ pub(super) async fn set_account_status(
             FieldErrors::one("status_change", "Choose active, suspended or terminated.");
         return Ok(page.unprocessable());
     };
-    let mut tx = state.pool.begin().await?;
+    let mut tx = db::begin(&state.pool).await?;
     let Some(previous) = db::accounts::set_status(&mut *tx, client.id, account_id, status).await?
     else {
         return Err(AppError::NotFound);
