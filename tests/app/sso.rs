@@ -662,3 +662,65 @@ async fn a_client_sign_in_ends_after_its_absolute_lifetime_however_active() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_token_is_refused_when_sso_is_switched_off_or_its_account_goes_before_it_is_used() {
+    let (app, sim, ids) = setup().await;
+    let client_id: i64 = sqlx::query_scalar("select client_id from accounts where id = $1")
+        .bind(ids[0])
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let switch = async |table: &str, column: &str, on: bool| {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "update {table} set {column} = $2 where {} = $1",
+            if table == "clients" {
+                "id"
+            } else {
+                "client_id"
+            }
+        )))
+        .bind(client_id)
+        .bind(on)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    };
+    // Issued while single sign-on was on, used after the client or its user switched it off.
+    for (table, column) in [("clients", "allow_sso"), ("client_users", "sso_allowed")] {
+        let target = click(&sim, "user0001", OPEN_TICKET).await;
+        switch(table, column, false).await;
+        let r = client().get(&target).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::GONE, "{table}.{column}");
+        switch(table, column, true).await;
+    }
+    // Issued, then the account was deleted.
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    sqlx::query("delete from accounts where id = $1")
+        .bind(ids[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = client().get(&target).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    // The other account's token still works.
+    let r = client()
+        .get(click(&sim, "user0002", OPEN_TICKET).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Tokens that expired more than a day ago are dropped by the periodic task's query.
+    sqlx::query("update sso_tokens set expires_at = now() - interval '25 hours'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let tokens = app.count("sso_tokens").await;
+    assert!(tokens >= 4, "{tokens}");
+    let dropped = applinks::db::sso::delete_expired_tokens(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((dropped, app.count("sso_tokens").await), (tokens as u64, 0));
+    app.finish().await;
+}
