@@ -208,7 +208,7 @@ pub struct SignedIn {
 /// request.
 /// Unknown permission keys (from a newer version) are ignored.
 pub async fn signed_in(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<SignedIn>> {
-    let row: Option<(i64, String, String, bool, Vec<String>)> = sqlx::query_as(
+    let row: Option<SignedInRow> = sqlx::query_as(
         "select a.id, a.username, r.name, r.built_in,
                 array(select rp.permission from role_permissions rp where rp.role_id = r.id)
          from admins a join roles r on r.id = a.role_id where a.id = $1 and not a.disabled",
@@ -216,8 +216,15 @@ pub async fn signed_in(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<
     .bind(id)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(
-        |(id, username, role_name, built_in, permissions)| SignedIn {
+    Ok(row.map(SignedIn::from_row))
+}
+
+/// The columns of [`SignedIn`]: id, username, role name, built-in role, permission keys.
+pub type SignedInRow = (i64, String, String, bool, Vec<String>);
+
+impl SignedIn {
+    pub fn from_row((id, username, role_name, built_in, permissions): SignedInRow) -> Self {
+        Self {
             id,
             username,
             role_name,
@@ -225,6 +232,6 @@ pub async fn signed_in(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<
                 built_in,
                 permissions: permissions.iter().filter_map(|p| p.parse().ok()).collect(),
             },
-        },
-    ))
+        }
+    }
 }

@@ -5,11 +5,21 @@
 //! Schema and behaviour follow that crate's `PostgresStore` (table `tower_sessions.session`),
 //! with the record's data kept as JSON.
 
+use std::cell::RefCell;
+
 use async_trait::async_trait;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+use super::admins::SignedIn;
+
+tokio::task_local! {
+    /// Per request (scoped by the web layer): the session id that `load` read, with the
+    /// enabled admin its `admin_id` named (`None`: no such enabled admin).
+    pub static SESSION_ADMIN: RefCell<Option<(Id, Option<SignedIn>)>>;
+}
 
 #[derive(Debug, Clone)]
 pub struct PgSessionStore {
@@ -112,18 +122,48 @@ impl SessionStore for PgSessionStore {
         Ok(())
     }
 
+    /// Loads the session and, in the same statement, the enabled admin its `admin_id` names
+    /// with their role's permissions, handed to `web::auth` through [`SESSION_ADMIN`]: one
+    /// round trip for both on every signed-in request, and never a cached admin.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(serde_json::Value, f64)> = sqlx::query_as(
-            "select data, extract(epoch from expiry_date)::float8
-             from tower_sessions.session where id = $1 and expiry_date > now()",
+        type Row = (
+            serde_json::Value,
+            f64,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<bool>,
+            Option<Vec<String>>,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "select s.data, extract(epoch from s.expiry_date)::float8,
+                    a.id, a.username, r.name, r.built_in,
+                    case when r.id is not null then
+                        array(select rp.permission from role_permissions rp where rp.role_id = r.id)
+                    end
+             from tower_sessions.session s
+             left join admins a
+                    on a.id = case when s.data->>'admin_id' ~ '^[0-9]{1,18}$'
+                                   then (s.data->>'admin_id')::bigint end
+                   and not a.disabled
+             left join roles r on r.id = a.role_id
+             where s.id = $1 and s.expiry_date > now()",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        let Some((data, expiry)) = row else {
+        let Some((data, expiry, admin_id, username, role, built_in, permissions)) = row else {
             return Ok(None);
         };
+        let admin = match (admin_id, username, role, built_in, permissions) {
+            (Some(id), Some(username), Some(role), Some(built_in), Some(permissions)) => Some(
+                SignedIn::from_row((id, username, role, built_in, permissions)),
+            ),
+            _ => None,
+        };
+        // Outside a request's scope (no web layer) there is nobody to hand the admin to.
+        let _ = SESSION_ADMIN.try_with(|slot| *slot.borrow_mut() = Some((*id, admin)));
         let expiry_date = OffsetDateTime::from_unix_timestamp_nanos((expiry * 1e9) as i128)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let data = serde_json::from_value(data)

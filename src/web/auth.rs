@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 pub use crate::crypto::password::{hash_password, verify_password};
 use crate::db;
+use crate::db::session_store::SESSION_ADMIN;
 use crate::domain::permission::{Grants, Permission};
 use crate::web::{AppError, AppState};
 
@@ -37,8 +38,14 @@ impl CurrentAdmin {
         let Some(id) = session.get::<i64>(ADMIN_ID_KEY).await? else {
             return Ok(None);
         };
-        // One query for the admin and their role's permissions, on every request.
-        let Some(admin) = db::admins::signed_in(&state.pool, id).await? else {
+        // The admin and their role's permissions come with the session's own statement
+        // (`db::session_store`); a session stored or cycled during this request has none
+        // there yet, so one query then. Never cached beyond the request.
+        let loaded = match loaded_with_session(session, id) {
+            Some(admin) => Some(admin),
+            None => db::admins::signed_in(&state.pool, id).await?,
+        };
+        let Some(admin) = loaded else {
             // The admin is gone or disabled (disabling ends their sessions too; this covers a
             // request that loaded its session just before): the session is worthless.
             session.flush().await?;
@@ -52,6 +59,29 @@ impl CurrentAdmin {
             grants: admin.grants,
         }))
     }
+}
+
+/// The enabled admin `id` that the session store loaded with this very session during this
+/// request, if it did.
+fn loaded_with_session(session: &Session, id: i64) -> Option<db::admins::SignedIn> {
+    let session_id = session.id()?;
+    SESSION_ADMIN
+        .try_with(|slot| match &*slot.borrow() {
+            Some((loaded, Some(admin))) if *loaded == session_id && admin.id == id => {
+                Some(admin.clone())
+            }
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Outermost middleware: gives each request the slot in which the session store leaves the
+/// admin it loaded with the session.
+pub async fn scope_session_admin(req: Request, next: Next) -> Response {
+    SESSION_ADMIN
+        .scope(std::cell::RefCell::new(None), next.run(req))
+        .await
 }
 
 /// Session key of the last time (unix seconds) the session was marked active.

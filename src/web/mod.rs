@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
             error::render_errors,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(auth::scope_session_admin))
         .layer(csrf::origin_layer(&state.settings));
     headers::apply(router, &state.settings)
         .layer(TraceLayer::new_for_http())

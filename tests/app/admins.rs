@@ -883,3 +883,40 @@ async fn admin_set_password_on_the_command_line_ends_that_admins_sessions() {
     assert_eq!(app.login("root", new).await.status(), StatusCode::SEE_OTHER);
     app.finish().await;
 }
+
+/// The admin comes with the session's own statement (`db::session_store`): what changes in the
+/// database behind the application's back (another web instance, the shell, a hand-run SQL)
+/// counts from the next request, since nothing is cached beyond a request.
+#[tokio::test]
+async fn a_role_change_or_a_disable_made_elsewhere_counts_from_the_next_request() {
+    let app = spawn_app().await;
+    app.login_restricted(&[Permission::ConfigureApplicationLinks])
+        .await;
+    let page = "/admin/setup/application-links";
+    assert_eq!(app.get(page).await.status(), StatusCode::OK);
+
+    // The role loses the permission: the next request is refused.
+    sqlx::query("delete from role_permissions where role_id = (select id from roles where name = 'Support')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get(page).await.status(), StatusCode::FORBIDDEN);
+    sqlx::query(
+        "insert into role_permissions (role_id, permission)
+         select id, 'configure_application_links' from roles where name = 'Support'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(app.get(page).await.status(), StatusCode::OK);
+
+    // Disabled without its sessions being deleted: signed out at the next request.
+    sqlx::query("update admins set disabled = true where username = 'helpdesk'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let r = app.get(page).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(r.headers()), "/admin/login");
+    app.finish().await;
+}
