@@ -139,6 +139,16 @@ pub async fn seed(
             .bind(&email)
             .execute(&mut *tx)
             .await?;
+            // A second user for each customer, so *User Management* has someone to switch.
+            sqlx::query(
+                "insert into client_users (client_id, name, email, is_owner) values ($1, $2, $3, false)
+                 on conflict do nothing",
+            )
+            .bind(client_id)
+            .bind(format!("Bookkeeper {i:04}"))
+            .bind(format!("books{i:04}@example.test"))
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("insert into accounts (client_id, server_id, username, domain) values ($1, $2, $3, $4)")
                 .bind(client_id)
                 .bind(server_id)
