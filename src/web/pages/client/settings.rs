@@ -23,6 +23,7 @@ use super::{ClientArea, current_client};
 use crate::db;
 use crate::db::clients::ClientUser;
 use crate::db::sso::ClientIdentity;
+use crate::hosting::forms;
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 
@@ -72,15 +73,13 @@ async fn owner(
     Ok(Err((StatusCode::FORBIDDEN, page).into_response()))
 }
 
-/// A switch posted as `1` / `0` (or `true`/`on`, `false`/`off`); anything else is refused.
+/// A switch posted as `1` / `0` (`forms::switch`); anything else is refused.
 fn parse_switch(raw: &str, field: &str) -> AppResult<bool> {
-    match raw.trim() {
-        "1" | "true" | "on" => Ok(true),
-        "0" | "false" | "off" => Ok(false),
-        _ => Err(AppError::BadRequest(format!(
+    forms::switch(raw).ok_or_else(|| {
+        AppError::BadRequest(format!(
             "Say whether single sign-on is allowed ({field} = 1 or 0). Nothing was changed."
-        ))),
-    }
+        ))
+    })
 }
 
 #[derive(Template, WebTemplate)]
