@@ -64,10 +64,7 @@ async fn owner(
         "client user is not the account owner"
     );
     let page = OwnerOnlyPage {
-        chrome: Chrome::for_session(state, session, path)
-            .await?
-            .with_form_token(session)
-            .await?,
+        chrome: Chrome::for_client(session, true).await?,
         area: ClientArea::new(client, path),
     };
     Ok(Err((StatusCode::FORBIDDEN, page).into_response()))
@@ -91,11 +88,7 @@ pub struct SecurityPage {
 }
 
 /// `GET /client/security`.
-async fn security(
-    State(state): State<AppState>,
-    session: Session,
-    chrome: Chrome,
-) -> AppResult<Response> {
+async fn security(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     let client = match owner(&state, &session, SECURITY).await? {
         Ok(client) => client,
         Err(answer) => return Ok(answer),
@@ -105,7 +98,7 @@ async fn security(
         .ok_or(AppError::NotFound)?
         .allow_sso;
     Ok(SecurityPage {
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, SECURITY),
         allow_sso,
     }
@@ -155,18 +148,14 @@ pub struct UsersPage {
 }
 
 /// `GET /client/users`.
-async fn users(
-    State(state): State<AppState>,
-    session: Session,
-    chrome: Chrome,
-) -> AppResult<Response> {
+async fn users(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     let client = match owner(&state, &session, USERS).await? {
         Ok(client) => client,
         Err(answer) => return Ok(answer),
     };
     let users = db::clients::users(&state.pool, client.client_id).await?;
     Ok(UsersPage {
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, USERS),
         users,
     }
