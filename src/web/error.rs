@@ -3,7 +3,8 @@
 //! Policy: a handler returns `AppError`; its `IntoResponse` only records *what* went wrong (an
 //! [`ErrorInfo`] in the response's extensions). The [`render_errors`] middleware, which can see
 //! the request and the session, turns that into the normal layout with the navigation of the
-//! signed-in admin, or into JSON when the client asked for JSON. Internal errors are logged
+//! signed-in admin, into the client area's layout for a request of the client area (never the
+//! admin's: `pages::client::errors`), or into JSON when the client asked for JSON. Internal errors are logged
 //! with their whole chain and shown as a generic page; their details never reach the browser.
 
 use axum::Json;
@@ -16,6 +17,7 @@ use tower_sessions::Session;
 use crate::domain::permission::Permission;
 use crate::web::AppState;
 use crate::web::layout::{Chrome, ErrorPage};
+use crate::web::pages::client::errors as client_errors;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -157,10 +159,12 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("application/json"))
 }
 
-/// Renders responses that carry an [`ErrorInfo`]: the layout page, or JSON.
+/// Renders responses that carry an [`ErrorInfo`]: the layout page (the admin's, or the client
+/// area's under `/client`), or JSON.
 pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let json = wants_json(req.headers());
     let session = req.extensions().get::<Session>().cloned();
+    let path = req.uri().path().to_owned();
     let mut response = next.run(req).await;
     let Some(info) = response.extensions_mut().remove::<ErrorInfo>() else {
         return response;
@@ -172,6 +176,13 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             body["permission"] = p.key().into();
         }
         (info.status, Json(body)).into_response()
+    } else if client_errors::covers(&path) {
+        let text = client_errors::ErrorText {
+            status: info.status,
+            title: info.title,
+            message: info.message,
+        };
+        client_errors::render(&state, session.as_ref(), &path, text).await
     } else {
         let chrome = match session {
             Some(session) => Chrome::for_session(&state, &session, "").await.ok(),

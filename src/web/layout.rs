@@ -1,5 +1,6 @@
 //! What every page shares: the navigation of the signed-in admin, flash messages, the CSRF
-//! token for its forms. Handlers take [`Chrome`] as an extractor and put it in their page.
+//! token for its forms. Admin handlers take [`Chrome`] as an extractor and put it in their
+//! page; the client area builds it with [`Chrome::for_client`], which never loads the admin.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -87,6 +88,18 @@ impl Chrome {
     ) -> Result<Self, AppError> {
         let admin = CurrentAdmin::load(state, session).await?;
         Self::build(admin.as_ref(), session, path).await
+    }
+
+    /// The chrome of a client-area page: never an admin's name or navigation, even when an
+    /// admin is signed in in the same browser. `sign_out` (a signed-in client) makes sure it
+    /// carries the token of the sign-out form; without it a visitor's page creates no session.
+    pub async fn for_client(session: &Session, sign_out: bool) -> Result<Self, AppError> {
+        let chrome = Self::build(None, session, "").await?;
+        if sign_out {
+            chrome.with_form_token(session).await
+        } else {
+            Ok(chrome)
+        }
     }
 
     async fn build(

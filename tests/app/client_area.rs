@@ -1,12 +1,25 @@
-//! The client area as a place (issue 12, point 2): its navigation and who is signed in, the
-//! account owner's `/client/security` and `/client/users`, which change the same data as the
-//! admin's client page, and the wall between client and admin sessions.
+//! The client area as a place (issue 12): its navigation and who is signed in, the account
+//! owner's `/client/security` and `/client/users`, which change the same data as the admin's
+//! client page, its error pages in its own layout, and the wall between client and admin
+//! sessions.
 
 use applinks::domain::ids::{AccountId, ClientId};
 use reqwest::StatusCode;
 use sha2::Digest as _;
 
 use crate::helpers::{TestApp, attr, client, location, select, sim_users, spawn_app, start_sim};
+
+/// The parts of the admin's layout that must never appear on a client-area page.
+fn assert_no_admin_chrome(html: &str, what: &str) {
+    for selector in [
+        "nav.mainnav",
+        "a.my-account",
+        "form[action='/admin/logout']",
+        "a[href='/admin']",
+    ] {
+        assert!(select(html, selector).is_empty(), "{what}: {selector}");
+    }
+}
 
 /// A client with an account, its owner user and one more user.
 struct Fixture {
@@ -59,6 +72,13 @@ impl Fixture {
     /// A browser signed in as client user `user_id` through a one-time token, as
     /// `/sso/cpanel` hands them out.
     async fn client_browser(&self, user_id: i64) -> reqwest::Client {
+        let browser = client();
+        self.sign_in(&browser, user_id).await;
+        browser
+    }
+
+    /// Signs `browser` in as client user `user_id` (an admin signed in there stays so).
+    async fn sign_in(&self, browser: &reqwest::Client, user_id: i64) {
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
@@ -78,7 +98,6 @@ impl Fixture {
         )
         .await
         .unwrap();
-        let browser = client();
         let r = browser
             .get(self.app.url(&format!("/sso/login?token={token}")))
             .send()
@@ -86,7 +105,6 @@ impl Fixture {
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(location(r.headers()), "/client/profile");
-        browser
     }
 
     async fn page(&self, browser: &reqwest::Client, path: &str) -> (StatusCode, String) {
@@ -458,5 +476,137 @@ async fn an_admin_session_never_acts_as_a_client_and_a_client_session_never_reac
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(r.headers()), "/admin/login");
     assert!(f.user_sso(f.user_id).await);
+    f.app.finish().await;
+}
+
+#[tokio::test]
+async fn a_signed_in_client_gets_errors_under_client_in_the_client_layout_without_the_admins() {
+    let f = fixture().await;
+    let owner = f.client_browser(f.owner_id).await;
+    for path in ["/client/nonexistent", "/client/tickets/nope/deeper"] {
+        let (status, html) = f.page(&owner, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            select(&html, ".error-page h1"),
+            ["Page not found"],
+            "{path}"
+        );
+        assert_eq!(
+            select(&html, ".client-nav-group h2"),
+            ["Ordering", "Support", "Account", "Your account"],
+            "{path}"
+        );
+        assert!(select(&html, ".client-nav a[aria-current]").is_empty());
+        assert_eq!(select(&html, ".client-user"), ["olivia"], "{path}");
+        assert_eq!(select(&html, "form.client-logout button").len(), 1);
+        assert_no_admin_chrome(&html, path);
+    }
+
+    // A bad form post: 400 in the layout, the page it came from marked, nothing changed.
+    let token = f.token(&owner).await;
+    let r = f
+        .post(
+            &owner,
+            "/client/security",
+            &[("allow_sso", "maybe"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".error-page h1"), ["Bad request"]);
+    assert_eq!(
+        select(&html, ".client-nav a[aria-current=page]"),
+        ["Security Settings"]
+    );
+    assert_no_admin_chrome(&html, "400");
+    assert!(f.allow_sso().await);
+
+    // A forged token on Sign out: 403 in the layout, still signed in; the page's own
+    // sign-out form carries the session's token and works.
+    let r = f
+        .post(&owner, "/client/logout", &[("csrf_token", "forged")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".error-page h1"), ["Form expired"]);
+    assert_eq!(select(&html, ".client-user"), ["olivia"]);
+    assert_no_admin_chrome(&html, "403");
+    let sign_out = attr(&html, "form.client-logout input[name=csrf_token]", "value").unwrap();
+    let r = f
+        .post(&owner, "/client/logout", &[("csrf_token", &sign_out)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, _) = f.page(&owner, "/client").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed out");
+
+    // JSON callers keep getting JSON.
+    let r = f.app.get_json("/client/nonexistent").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    f.app.finish().await;
+}
+
+#[tokio::test]
+async fn a_visitor_without_a_client_sign_in_gets_a_plain_client_area_404_even_with_an_admin_signed_in()
+ {
+    let f = fixture().await;
+    // A fresh browser, and the admin's (signed in as root, no client sign-in).
+    let visitor = client();
+    for browser in [&visitor, &f.app.client] {
+        let (status, html) = f.page(browser, "/client/nonexistent").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(select(&html, ".error-page h1"), ["Page not found"]);
+        assert_eq!(attr(&html, "a.brand", "href").as_deref(), Some("/client"));
+        assert_eq!(
+            attr(&html, "a.sign-in", "href").as_deref(),
+            Some("/client/login")
+        );
+        assert!(select(&html, ".client-nav").is_empty());
+        assert!(select(&html, ".signed-in-as").is_empty());
+        assert!(select(&html, "form").is_empty());
+        assert_no_admin_chrome(&html, "404");
+    }
+    // The admin's refused post there, the sign-in page and an expired sign-in link: no
+    // admin navigation either.
+    let r = f.app.post_raw("/client/logout", &[]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert_eq!(select(&html, ".error-page h1"), ["Form expired"]);
+    assert_no_admin_chrome(&html, "403");
+    for (path, expected) in [
+        ("/client/login", StatusCode::OK),
+        ("/sso/login?token=nonsense", StatusCode::GONE),
+    ] {
+        let (status, html) = f.page(&f.app.client, path).await;
+        assert_eq!(status, expected, "{path}");
+        assert_no_admin_chrome(&html, path);
+    }
+    f.app.finish().await;
+}
+
+#[tokio::test]
+async fn an_admins_404_under_admin_keeps_the_admin_layout_even_with_a_client_signed_in_there() {
+    let f = fixture().await;
+    let (status, html) = f.app.text("/admin/nonexistent").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(select(&html, ".error-page h1"), ["Page not found"]);
+    assert!(select(&html, "nav.mainnav a").contains(&"Clients".to_string()));
+    assert_eq!(select(&html, ".signed-in-as strong"), ["root"]);
+    assert!(select(&html, ".client-nav").is_empty());
+
+    // The same browser signed in as a client too: each side keeps its own layout.
+    f.sign_in(&f.app.client, f.owner_id).await;
+    for path in ["/admin/nonexistent", "/admin/clients/999999999"] {
+        let (status, html) = f.app.text(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(select(&html, ".signed-in-as strong"), ["root"], "{path}");
+        assert!(select(&html, ".client-nav").is_empty(), "{path}");
+        assert!(select(&html, ".client-user").is_empty(), "{path}");
+    }
+    let (status, html) = f.app.text("/client/nonexistent").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(select(&html, ".client-user"), ["olivia"]);
+    assert_no_admin_chrome(&html, "client 404");
     f.app.finish().await;
 }

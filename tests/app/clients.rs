@@ -4,7 +4,7 @@
 use applinks::domain::permission::Permission;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, attr, select, spawn_app};
+use crate::helpers::{TestApp, attr, location, select, spawn_app};
 
 #[tokio::test]
 async fn a_client_is_added_with_its_owner_listed_and_edited() {
@@ -401,6 +401,7 @@ async fn an_admin_without_manage_clients_gets_403_on_every_clients_route() {
         format!("/admin/clients/{client}/edit"),
         format!("/admin/clients/{client}/users"),
         format!("/admin/clients/{client}/users/1/sso"),
+        format!("/admin/clients/{client}/sso"),
         format!("/admin/clients/{client}/accounts"),
         format!("/admin/clients/{client}/accounts/1/status"),
     ] {
@@ -411,6 +412,7 @@ async fn an_admin_without_manage_clients_gets_403_on_every_clients_route() {
                     ("name", "Evil"),
                     ("email", "evil@example.com"),
                     ("sso_allowed", "1"),
+                    ("allow_sso", "0"),
                 ],
             )
             .await;
@@ -422,6 +424,11 @@ async fn an_admin_without_manage_clients_gets_403_on_every_clients_route() {
         .unwrap();
     assert_eq!(names, vec!["Acme"]);
     assert_eq!(app.count("client_users").await, 0);
+    assert_eq!(
+        app.count("clients where allow_sso").await,
+        1,
+        "SSO unchanged"
+    );
     app.finish().await;
 }
 
@@ -437,5 +444,90 @@ async fn client_posts_without_a_csrf_token_change_nothing() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("clients").await, 0);
+    app.finish().await;
+}
+
+async fn client_allows_sso(app: &TestApp, id: i64) -> bool {
+    sqlx::query_scalar("select allow_sso from clients where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Presses the client-wide SSO button on the client's page as a browser would (its action and
+/// hidden fields); answers the response.
+async fn press_client_sso_button(app: &TestApp, id: i64, label: &str) -> reqwest::Response {
+    let (_, page) = app.text(&format!("/admin/clients/{id}")).await;
+    let form = "form.client-sso-toggle";
+    assert_eq!(select(&page, &format!("{form} button")), vec![label]);
+    let action = attr(&page, form, "action").unwrap();
+    assert_eq!(action, format!("/admin/clients/{id}/sso"));
+    let value = attr(&page, &format!("{form} input[name=allow_sso]"), "value").unwrap();
+    let token = attr(&page, &format!("{form} input[name=csrf_token]"), "value").unwrap();
+    app.post_raw(&action, &[("allow_sso", &value), ("csrf_token", &token)])
+        .await
+}
+
+#[tokio::test]
+async fn the_sso_button_on_the_client_page_switches_single_sign_on_off_and_on_for_the_client() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let id = app.add_client("Acme <Hosting>", "jane@acme.example").await;
+    let other = app.add_client("Other", "other@example.test").await;
+    let page = format!("/admin/clients/{id}");
+
+    let r = press_client_sso_button(&app, id, "Disallow SSO").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(r.headers()), page);
+    assert!(!client_allows_sso(&app, id).await);
+    assert!(client_allows_sso(&app, other).await, "only this client");
+    let (_, html) = app.text(&page).await;
+    assert_eq!(select(&html, ".client-sso"), vec!["Not allowed"]);
+    assert_eq!(
+        select(&html, ".flash-success"),
+        vec!["Single sign-on switched off for “Acme <Hosting>”."]
+    );
+
+    let r = press_client_sso_button(&app, id, "Allow SSO").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(client_allows_sso(&app, id).await);
+    let (_, html) = app.text(&page).await;
+    assert_eq!(select(&html, ".client-sso"), vec!["Allowed"]);
+    assert_eq!(
+        select(&html, "form.client-sso-toggle button"),
+        vec!["Disallow SSO"]
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_client_sso_switch_refuses_bad_values_a_missing_token_and_unknown_clients() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let id = app.add_client("Acme", "jane@acme.example").await;
+    let path = format!("/admin/clients/{id}/sso");
+
+    for value in ["", "maybe", "2", "yes please"] {
+        let r = app.post_form(&path, &[("allow_sso", value)]).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "allow_sso={value}");
+        let html = r.text().await.unwrap();
+        assert_eq!(select(&html, ".error-page h1"), vec!["Bad request"]);
+    }
+    let r = app.post_form(&path, &[]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no allow_sso");
+    let r = app.post_raw(&path, &[("allow_sso", "0")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
+    let r = app
+        .post_raw(&path, &[("allow_sso", "0"), ("csrf_token", "forged")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "wrong CSRF token");
+    assert!(client_allows_sso(&app, id).await, "nothing changed");
+
+    for unknown in ["/admin/clients/999999999/sso", "/admin/clients/abc/sso"] {
+        let r = app.post_form(unknown, &[("allow_sso", "0")]).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{unknown}");
+    }
+    assert!(client_allows_sso(&app, id).await);
     app.finish().await;
 }

@@ -4,8 +4,8 @@
 //!
 //! One file per form family: [`server`], [`client`] (clients and their users), [`account`],
 //! [`admin`] (administrators, roles, passwords).
-//! This module keeps what they share: [`FieldErrors`], checkboxes, and the first check of
-//! every free-text field ([`plain_text`]).
+//! This module keeps what they share: [`FieldErrors`], checkboxes, button [`switch`]es, and
+//! the first check of every free-text field ([`plain_text`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -76,6 +76,16 @@ fn ticked(value: &Option<String>) -> bool {
     value
         .as_deref()
         .is_some_and(|v| !matches!(v.trim(), "" | "0" | "false" | "off"))
+}
+
+/// A switch posted by a button: `1` / `0` (or `true` / `on`, `false` / `off`). `None` for
+/// anything else, which the caller refuses without changing anything.
+pub fn switch(value: &str) -> Option<bool> {
+    match value.trim() {
+        "1" | "true" | "on" => Some(true),
+        "0" | "false" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// The first check of every free-text field: printable text of at most `max` characters once

@@ -7,6 +7,8 @@
 //! [`CLIENT_USER_ID_KEY`], never `admin_id`, so it opens nothing under `/admin`, an admin's
 //! sign-in opens nothing here, and signing in or out as a client leaves an admin alone.
 //! A client sign-in ends after `APPLINKS_CLIENT_SESSION_MAX_SECS` whatever the activity.
+//! An error under `/client` is shown in the same layout, or a plain client-area page to a
+//! browser without a client sign-in (`errors`), never in the admin's.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -32,6 +34,7 @@ pub const CLIENT_USER_ID_KEY: &str = "client_user_id";
 /// Session key of when (unix seconds) the client signed in, for the absolute lifetime.
 pub const CLIENT_SINCE_KEY: &str = "client_since";
 
+pub mod errors;
 mod settings;
 
 pub fn router() -> Router<AppState> {
@@ -178,16 +181,12 @@ pub struct ClientHomePage {
 }
 
 /// `GET /client`: the client area's start page.
-async fn home(
-    State(state): State<AppState>,
-    session: Session,
-    chrome: Chrome,
-) -> AppResult<Response> {
+async fn home(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     let Some(client) = current_client(&state, &session).await? else {
         return Ok(Redirect::to("/client/login").into_response());
     };
     Ok(ClientHomePage {
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, "/client"),
     }
     .into_response())
@@ -198,7 +197,6 @@ async fn destination(
     State(state): State<AppState>,
     session: Session,
     uri: Uri,
-    chrome: Chrome,
 ) -> AppResult<Response> {
     let link = find_destination(uri.path()).ok_or(AppError::NotFound)?;
     let Some(client) = current_client(&state, &session).await? else {
@@ -208,7 +206,7 @@ async fn destination(
     };
     Ok(ClientPage {
         // The page has the sign-out form.
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, link.path),
         link,
     }
@@ -239,15 +237,11 @@ pub struct ClientLoginPage {
 async fn login(
     State(state): State<AppState>,
     session: Session,
-    chrome: Chrome,
     Query(query): Query<LoginQuery>,
 ) -> AppResult<ClientLoginPage> {
     let client = current_client(&state, &session).await?;
-    let chrome = match client {
-        // The page has the sign-out form.
-        Some(_) => chrome.with_form_token(&session).await?,
-        None => chrome,
-    };
+    // With a client signed in, the page has the sign-out form.
+    let chrome = Chrome::for_client(&session, client.is_some()).await?;
     Ok(ClientLoginPage {
         chrome,
         sso_disabled: query.sso.as_deref() == Some("disabled"),

@@ -263,7 +263,8 @@ async fn login(
         db::sso::consume(&state.pool, &sha256(&query.token)).await?
     };
     let Some(grant) = consumed else {
-        let chrome = Chrome::for_session(&state, &session, "/sso/login").await?;
+        // A client-area page: never an admin's navigation, whoever else is signed in here.
+        let chrome = Chrome::for_client(&session, false).await?;
         return Ok((StatusCode::GONE, ExpiredPage { chrome }).into_response());
     };
     // A client sign-in, never an admin one, and kept apart from an admin's: it replaces any

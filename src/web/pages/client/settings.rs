@@ -23,6 +23,7 @@ use super::{ClientArea, current_client};
 use crate::db;
 use crate::db::clients::ClientUser;
 use crate::db::sso::ClientIdentity;
+use crate::hosting::forms;
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 
@@ -63,24 +64,19 @@ async fn owner(
         "client user is not the account owner"
     );
     let page = OwnerOnlyPage {
-        chrome: Chrome::for_session(state, session, path)
-            .await?
-            .with_form_token(session)
-            .await?,
+        chrome: Chrome::for_client(session, true).await?,
         area: ClientArea::new(client, path),
     };
     Ok(Err((StatusCode::FORBIDDEN, page).into_response()))
 }
 
-/// A switch posted as `1` / `0` (or `true`/`on`, `false`/`off`); anything else is refused.
+/// A switch posted as `1` / `0` (`forms::switch`); anything else is refused.
 fn parse_switch(raw: &str, field: &str) -> AppResult<bool> {
-    match raw.trim() {
-        "1" | "true" | "on" => Ok(true),
-        "0" | "false" | "off" => Ok(false),
-        _ => Err(AppError::BadRequest(format!(
+    forms::switch(raw).ok_or_else(|| {
+        AppError::BadRequest(format!(
             "Say whether single sign-on is allowed ({field} = 1 or 0). Nothing was changed."
-        ))),
-    }
+        ))
+    })
 }
 
 #[derive(Template, WebTemplate)]
@@ -92,11 +88,7 @@ pub struct SecurityPage {
 }
 
 /// `GET /client/security`.
-async fn security(
-    State(state): State<AppState>,
-    session: Session,
-    chrome: Chrome,
-) -> AppResult<Response> {
+async fn security(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     let client = match owner(&state, &session, SECURITY).await? {
         Ok(client) => client,
         Err(answer) => return Ok(answer),
@@ -106,7 +98,7 @@ async fn security(
         .ok_or(AppError::NotFound)?
         .allow_sso;
     Ok(SecurityPage {
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, SECURITY),
         allow_sso,
     }
@@ -156,18 +148,14 @@ pub struct UsersPage {
 }
 
 /// `GET /client/users`.
-async fn users(
-    State(state): State<AppState>,
-    session: Session,
-    chrome: Chrome,
-) -> AppResult<Response> {
+async fn users(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     let client = match owner(&state, &session, USERS).await? {
         Ok(client) => client,
         Err(answer) => return Ok(answer),
     };
     let users = db::clients::users(&state.pool, client.client_id).await?;
     Ok(UsersPage {
-        chrome: chrome.with_form_token(&session).await?,
+        chrome: Chrome::for_client(&session, true).await?,
         area: ClientArea::new(client, USERS),
         users,
     }

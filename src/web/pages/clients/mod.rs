@@ -1,7 +1,9 @@
 //! Clients (`/admin/clients`, SPEC §3, §5): the list, add and edit forms (with *Allow Single
-//! Sign-On*), and a client's page with its users (SSO permission per user) and its hosting
-//! accounts (added by hand, status changed: `accounts`). Everything here sits behind the
-//! `manage_clients` guard in `pages::router`, routes added later included.
+//! Sign-On*), and a client's page with its users (SSO permission per user), its hosting
+//! accounts (added by hand, status changed: `accounts`) and the one-click *Allow Single
+//! Sign-On* switch (`POST /{id}/sso`, the same column as the owner's `/client/security`).
+//! Everything here sits behind the `manage_clients` guard in `pages::router`, routes added
+//! later included.
 //!
 //! An account's change and the provisioning it calls for commit together
 //! (`jobs::account_changed_in`, SPEC §5). Handlers build the [`Chrome`] only when they render, so a redirect
@@ -26,7 +28,7 @@ use crate::db::clients::{Client, ClientUser};
 use crate::domain::account::AccountStatus;
 use crate::domain::ids::{ClientId, ServerId};
 use crate::hosting::forms::client::email_taken;
-use crate::hosting::forms::{AccountForm, ClientForm, FieldErrors, UserForm};
+use crate::hosting::forms::{self, AccountForm, ClientForm, FieldErrors, UserForm};
 use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
 use crate::web::paging::{ListQuery, Listing};
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/new", get(new_form).post(create))
         .route("/{id}", get(show))
         .route("/{id}/edit", get(edit_form).post(update))
+        .route("/{id}/sso", post(set_sso))
         .route("/{id}/users", post(add_user))
         .route("/{id}/users/{user_id}/sso", post(set_user_sso))
         .route("/{id}/accounts", post(accounts::add_account))
@@ -329,15 +332,9 @@ async fn set_user_sso(
     Form(form): Form<SsoForm>,
 ) -> AppResult<Redirect> {
     let client = find(&state, id).await?;
-    let allowed = match form.sso_allowed.trim() {
-        "1" | "true" | "on" => true,
-        "0" | "false" | "off" => false,
-        _ => {
-            return Err(AppError::BadRequest(
-                "Say whether single sign-on is allowed (sso_allowed = 1 or 0).".into(),
-            ));
-        }
-    };
+    let allowed = forms::switch(&form.sso_allowed).ok_or_else(|| {
+        AppError::BadRequest("Say whether single sign-on is allowed (sso_allowed = 1 or 0).".into())
+    })?;
     if !db::clients::set_user_sso(&state.pool, client.id, user_id, allowed).await? {
         return Err(AppError::NotFound);
     }
@@ -345,6 +342,40 @@ async fn set_user_sso(
         "Single sign-on allowed for the user."
     } else {
         "Single sign-on disallowed for the user."
+    };
+    flash(&session, "success", message).await?;
+    Ok(Redirect::to(&format!("/admin/clients/{}", client.id)))
+}
+
+#[derive(Debug, Deserialize)]
+struct ClientSsoForm {
+    #[serde(default)]
+    allow_sso: String,
+}
+
+/// `POST /{id}/sso`: the client-wide *Allow Single Sign-On* in one click, the very switch the
+/// account owner sets on `/client/security` (`allow_sso` = 1 or 0).
+async fn set_sso(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<ClientId>,
+    Form(form): Form<ClientSsoForm>,
+) -> AppResult<Redirect> {
+    let client = find(&state, id).await?;
+    let allowed = forms::switch(&form.allow_sso).ok_or_else(|| {
+        AppError::BadRequest(
+            "Say whether single sign-on is allowed (allow_sso = 1 or 0). Nothing was changed."
+                .into(),
+        )
+    })?;
+    if !db::clients::set_allow_sso(&state.pool, client.id, allowed).await? {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(client_id = %client.id, allowed, "admin set the client's SSO switch");
+    let message = if allowed {
+        format!("Single sign-on allowed for “{}”.", client.name)
+    } else {
+        format!("Single sign-on switched off for “{}”.", client.name)
     };
     flash(&session, "success", message).await?;
     Ok(Redirect::to(&format!("/admin/clients/{}", client.id)))
