@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
@@ -208,6 +208,16 @@ impl ServerClient {
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(settings.retry_max_attempts.saturating_sub(1) as usize);
+        // The body, never the query string: arguments carry link tokens (whm-api.md §1).
+        // Encoded once for every attempt (a batch body is some hundred KiB).
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("api.version", "1");
+            for (name, value) in &form {
+                body.append_pair(name, value);
+            }
+            body.finish()
+        };
         let result = async {
             if let Some(reason) = &self.unusable {
                 return Err(WhmError::new(Cause::Config, reason.clone()));
@@ -217,7 +227,7 @@ impl ServerClient {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let sent = std::time::Instant::now();
                 let answer = self
-                    .post_once(&http, function, &form, timeout, attempt)
+                    .post_once(&http, function, &body, timeout, attempt)
                     .await;
                 // metrics: every HTTP attempt's latency, under `batch` for a batch.
                 crate::metrics::whm_request(function, sent.elapsed());
@@ -253,16 +263,16 @@ impl ServerClient {
         &self,
         http: &reqwest::Client,
         function: &str,
-        args: &Args,
+        body: &str,
         timeout: Duration,
         attempt: u32,
     ) -> Result<Envelope<serde_json::Value>, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
-        // The body, never the query string: arguments carry link tokens (whm-api.md §1).
-        let form: Vec<(&str, &str)> = std::iter::once(("api.version", "1"))
-            .chain(args.iter().map(|(name, value)| (*name, value.as_str())))
-            .collect();
-        let request = http.post(url).form(&form).timeout(timeout);
+        let request = http
+            .post(url)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .timeout(timeout);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
                 let mut value = HeaderValue::from_str(&format!(

@@ -47,11 +47,8 @@ pub(super) async fn call(
     };
     let query = query.unwrap_or_default();
     let is_batch = function == "batch";
-    let commands = if is_batch {
-        batch::commands(&form, &query)
-    } else {
-        Vec::new()
-    };
+    let (args, command_values) = fields(&query, &form, is_batch);
+    let commands = batch::commands(command_values);
     let faults = {
         let mut world = sim.world.lock();
         world.requests += 1;
@@ -75,7 +72,6 @@ pub(super) async fn call(
     if let Err(rejection) = body {
         return envelope(rejection.status(), &function, Err(rejection.body_text()));
     }
-    let args = arguments(&query, &form);
     let (hang, error) = {
         let mut users: Vec<&str> = commands
             .iter()
@@ -137,15 +133,22 @@ fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
-/// The body's form fields, then the query string's; the first value of a name wins.
-fn arguments(query: &str, body: &[u8]) -> Args {
+/// The body's form fields, then the query string's, decoded in one pass: the arguments (the
+/// first value of a name wins) and, for a `batch`, every `command` value in order (a batch body
+/// is mostly commands: decoding it twice cost the simulator a tenth of a benchmark's CPU).
+fn fields(query: &str, body: &[u8], is_batch: bool) -> (Args, Vec<String>) {
     let mut args = Args::new();
+    let mut commands = Vec::new();
     for (name, value) in
         form_urlencoded::parse(body).chain(form_urlencoded::parse(query.as_bytes()))
     {
-        args.entry(name.into_owned()).or_insert(value.into_owned());
+        if is_batch && name == "command" {
+            commands.push(value.into_owned());
+        } else {
+            args.entry(name.into_owned()).or_insert(value.into_owned());
+        }
     }
-    args
+    (args, commands)
 }
 
 impl Sim {

@@ -24,12 +24,12 @@ use crate::whm::types::{Envelope, Metadata};
 /// A batch's commands: function and arguments, in order.
 pub(super) type Commands = Vec<(String, Args)>;
 
-/// The `command` fields of a request, body first, then query string.
-pub(super) fn commands(body: &[u8], query: &str) -> Commands {
-    form_urlencoded::parse(body)
-        .chain(form_urlencoded::parse(query.as_bytes()))
-        .filter(|(name, _)| name == "command")
-        .map(|(_, value)| {
+/// The decoded `command` fields of a request (body first, then query string), each split
+/// into its function and arguments.
+pub(super) fn commands(values: Vec<String>) -> Commands {
+    values
+        .into_iter()
+        .map(|value| {
             let (function, args) = value.split_once('?').unwrap_or((&value, ""));
             let mut parsed = Args::new();
             for (name, value) in form_urlencoded::parse(args.as_bytes()) {
