@@ -300,3 +300,57 @@ async fn a_worker_process_with_listen_answers_health_readiness_and_metrics() {
     assert!(text.contains("applinks_workers_alive"), "{text}");
     app.finish().await;
 }
+
+/// `bench pages` and `bench sso` run end to end (their load generator is hyper's client),
+/// print every figure, and exit: a hang (as the cancelled-`BEGIN` bug caused) fails the test
+/// instead of stalling the suite.
+#[tokio::test]
+async fn the_page_and_sso_benchmarks_print_every_figure_and_exit() {
+    for (bench, figures) in [
+        (
+            "pages",
+            &[
+                "application_links_page_req_per_s",
+                "status_fragment_html_req_per_s",
+                "status_fragment_json_req_per_s",
+                "log_first_page_req_per_s",
+            ][..],
+        ),
+        (
+            "sso",
+            &[
+                "bare_insert_per_s",
+                "sso_round_trips_per_s",
+                "ratio sso/bare",
+            ][..],
+        ),
+    ] {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_applinks"));
+        command
+            .args(["bench", bench, "--connections", "2", "--seconds", "1"])
+            .env("DATABASE_URL", crate::helpers::database_url())
+            .kill_on_drop(true);
+        if bench == "pages" {
+            command.args(["--log-entries", "50"]);
+        }
+        let out = tokio::time::timeout(std::time::Duration::from_secs(240), command.output())
+            .await
+            .unwrap_or_else(|_| panic!("bench {bench} did not exit"))
+            .expect("run applinks bench");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "bench {bench}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for figure in figures {
+            let value: f64 = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{figure} ")))
+                .unwrap_or_else(|| panic!("no {figure} line: {stdout}"))
+                .parse()
+                .unwrap();
+            assert!(value > 0.0, "{figure}: {stdout}");
+        }
+    }
+}

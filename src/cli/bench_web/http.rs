@@ -1,19 +1,21 @@
-//! A small HTTP/1.1 load generator for the in-process benchmarks: keep-alive connections over
-//! plain TCP, one request at a time each, like `wrk`. Far lighter than a full client, so on a
-//! small machine most of the CPU goes to the server being measured.
+//! The load generator of the in-process benchmarks: keep-alive HTTP/1.1 connections (hyper's
+//! own client connection, no pool), one request at a time each, like `wrk`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use anyhow::Context as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// One keep-alive connection.
 pub struct Conn {
     addr: SocketAddr,
-    stream: TcpStream,
-    buf: Vec<u8>,
+    sender: SendRequest<Full<Bytes>>,
 }
 
 /// An answer: status, headers (names lower-cased) and body.
@@ -21,7 +23,7 @@ pub struct Conn {
 pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 impl Answer {
@@ -47,119 +49,48 @@ impl Conn {
             .await
             .with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
-        Ok(Self {
-            addr,
-            stream,
-            buf: Vec::with_capacity(64 * 1024),
-        })
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        // The connection's own task reads and writes; it ends when `sender` is dropped.
+        tokio::spawn(connection);
+        Ok(Self { addr, sender })
     }
 
-    /// Sends one request (`head` is the request line and headers, without the final blank
-    /// line and without `Host` / `Content-Length`) and reads the whole answer.
-    pub async fn send(&mut self, head: &str, body: &[u8]) -> anyhow::Result<Answer> {
-        let mut request = Vec::with_capacity(head.len() + body.len() + 64);
-        request.extend_from_slice(head.as_bytes());
-        request.extend_from_slice(
-            format!(
-                "\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
-                self.addr,
-                body.len()
-            )
-            .as_bytes(),
-        );
-        request.extend_from_slice(body);
-        self.stream.write_all(&request).await?;
-        self.read_answer().await
-    }
-
-    async fn fill(&mut self) -> anyhow::Result<()> {
-        if self.buf.capacity() - self.buf.len() < 16 * 1024 {
-            self.buf.reserve(64 * 1024);
+    /// Sends one request with `headers` (besides `Host`) and reads the whole answer.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<Answer> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, self.addr.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
-        let n = self.stream.read_buf(&mut self.buf).await?;
-        if n == 0 {
-            bail!("the server closed the connection");
-        }
-        Ok(())
-    }
-
-    async fn read_answer(&mut self) -> anyhow::Result<Answer> {
-        let head_end = loop {
-            if let Some(at) = find(&self.buf, b"\r\n\r\n") {
-                break at;
-            }
-            self.fill().await?;
-        };
-        let head = std::str::from_utf8(&self.buf[..head_end])
-            .context("the answer's head is not UTF-8")?
-            .to_string();
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .context("no status line")?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        self.buf.drain(..head_end + 4);
-        let length = headers
+        let request = request.body(Full::new(Bytes::copy_from_slice(body)))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
             .iter()
-            .find(|(n, _)| n == "content-length")
-            .map(|(_, v)| v.parse::<usize>())
-            .transpose()
-            .context("bad Content-Length")?;
-        let body = match length {
-            Some(length) => {
-                while self.buf.len() < length {
-                    self.fill().await?;
-                }
-                self.buf.drain(..length).collect()
-            }
-            None if headers
-                .iter()
-                .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) =>
-            {
-                self.read_chunked().await?
-            }
-            None => Vec::new(),
-        };
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.into_body().collect().await?.to_bytes();
         Ok(Answer {
             status,
             headers,
             body,
         })
     }
-
-    async fn read_chunked(&mut self) -> anyhow::Result<Vec<u8>> {
-        let mut body = Vec::new();
-        loop {
-            let line_end = loop {
-                if let Some(at) = find(&self.buf, b"\r\n") {
-                    break at;
-                }
-                self.fill().await?;
-            };
-            let size = std::str::from_utf8(&self.buf[..line_end])
-                .ok()
-                .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
-                .context("bad chunk size")?;
-            self.buf.drain(..line_end + 2);
-            while self.buf.len() < size + 2 {
-                self.fill().await?;
-            }
-            body.extend(self.buf.drain(..size));
-            self.buf.drain(..2);
-            if size == 0 {
-                return Ok(body);
-            }
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// What a load run measured.

@@ -29,6 +29,7 @@ use crate::jobs;
 use crate::startup::Application;
 use crate::whm::sim::{self, SimConfig, SimHandle};
 use http::{Conn, Rate, measure};
+use hyper::Method;
 
 /// How hard and how long each figure is measured.
 #[derive(Debug, Clone, Args)]
@@ -58,6 +59,8 @@ pub struct SsoBench {
 }
 
 const ADMIN: &str = "bench";
+const FORM: &str = "application/x-www-form-urlencoded";
+const HTML: &str = "text/html";
 const PAGE: &str = "/admin/setup/application-links";
 const WARMUP: Duration = Duration::from_secs(1);
 /// Accounts of the simulated server (the SSO round trips take them in turn).
@@ -136,7 +139,7 @@ impl Stage {
     /// Signs the admin in through the form; answers the session's `Cookie` header value.
     async fn sign_in(&self) -> anyhow::Result<String> {
         let mut conn = Conn::open(self.addr).await?;
-        let form = conn.send("GET /admin/login HTTP/1.1", b"").await?;
+        let form = conn.send(Method::GET, "/admin/login", &[], b"").await?;
         let cookie = form
             .cookies()
             .next()
@@ -154,9 +157,9 @@ impl Stage {
             .finish();
         let signed_in = conn
             .send(
-                &format!(
-                    "POST /admin/login HTTP/1.1\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded"
-                ),
+                Method::POST,
+                "/admin/login",
+                &[("cookie", &cookie), ("content-type", FORM)],
                 body.as_bytes(),
             )
             .await?;
@@ -166,7 +169,7 @@ impl Stage {
         let cookie = signed_in.cookies().next().map_or(cookie, str::to_string);
         // The first signed-in page marks the session active (a write); later ones do not.
         let page = conn
-            .send(&format!("GET {PAGE} HTTP/1.1\r\nCookie: {cookie}"), b"")
+            .send(Method::GET, PAGE, &[("cookie", &cookie)], b"")
             .await?;
         if page.status != 200 {
             bail!("the signed-in page answered {}", page.status);
@@ -174,23 +177,28 @@ impl Stage {
         Ok(cookie)
     }
 
-    /// Requests/s of one GET, expecting 200.
-    async fn rate_of_get(&self, load: &LoadArgs, head: String) -> anyhow::Result<Rate> {
+    /// Requests/s of one GET of `path` with the session `cookie` and an `accept` header,
+    /// expecting 200.
+    async fn rate_of_get(
+        &self,
+        load: &LoadArgs,
+        path: String,
+        cookie: &str,
+        accept: &'static str,
+    ) -> anyhow::Result<Rate> {
         let mut conns = Vec::new();
         for _ in 0..load.connections {
             conns.push(Conn::open(self.addr).await?);
         }
-        let head = std::sync::Arc::new(head);
+        let get = std::sync::Arc::new((path, cookie.to_string()));
         measure(conns, WARMUP, window(load), move |mut conn: Conn| {
-            let head = head.clone();
+            let get = get.clone();
             async move {
-                let answer = conn.send(&head, b"").await?;
+                let (path, cookie) = &*get;
+                let headers = [("cookie", cookie.as_str()), ("accept", accept)];
+                let answer = conn.send(Method::GET, path, &headers, b"").await?;
                 if answer.status != 200 {
-                    bail!(
-                        "{} answered {}",
-                        head.lines().next().unwrap_or(""),
-                        answer.status
-                    );
+                    bail!("GET {path} answered {}", answer.status);
                 }
                 Ok(conn)
             }
@@ -242,23 +250,18 @@ pub async fn pages(database_url: &str, args: PagesBench) -> anyhow::Result<()> {
         fill_log(&stage.pool, args.log_entries).await?;
         let cookie = stage.sign_in().await?;
         let load = &args.load;
-        let get =
-            |path: &str, extra: &str| format!("GET {path} HTTP/1.1\r\nCookie: {cookie}{extra}");
         let status = format!("{PAGE}/cpanel/status");
         let figures = [
-            ("application_links_page", get(PAGE, "")),
-            ("status_fragment_html", get(&status, "")),
-            (
-                "status_fragment_json",
-                get(&status, "\r\nAccept: application/json"),
-            ),
-            ("log_first_page", get(&format!("{PAGE}/cpanel/log"), "")),
+            ("application_links_page", PAGE.to_string(), HTML),
+            ("status_fragment_html", status.clone(), HTML),
+            ("status_fragment_json", status, "application/json"),
+            ("log_first_page", format!("{PAGE}/cpanel/log"), HTML),
         ];
         println!("connections {}", load.connections);
         println!("seconds {}", load.seconds);
         println!("log_entries {}", args.log_entries);
-        for (name, head) in figures {
-            let rate = stage.rate_of_get(load, head).await?;
+        for (name, path, accept) in figures {
+            let rate = stage.rate_of_get(load, path, &cookie, accept).await?;
             println!("{name}_req_per_s {:.0}", rate.per_sec());
         }
         Ok(())
@@ -368,11 +371,14 @@ async fn sso_round_trips(stage: &Stage, load: &LoadArgs) -> anyhow::Result<Rate>
         WARMUP,
         window(load),
         |(mut conn, caller): (Conn, std::sync::Arc<Caller>)| async move {
-            let head = format!(
-                "POST {} HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
-                caller.path
-            );
-            let answer = conn.send(&head, caller.body.as_bytes()).await?;
+            let answer = conn
+                .send(
+                    Method::POST,
+                    &caller.path,
+                    &[("content-type", FORM)],
+                    caller.body.as_bytes(),
+                )
+                .await?;
             let json: serde_json::Value = serde_json::from_slice(&answer.body)
                 .with_context(|| format!("autologin answered {}", answer.status))?;
             let Some(redirect) = json["redirect_url"].as_str() else {
@@ -382,7 +388,7 @@ async fn sso_round_trips(stage: &Stage, load: &LoadArgs) -> anyhow::Result<Rate>
                 .find("/sso/login?")
                 .map(|at| &redirect[at..])
                 .with_context(|| format!("autologin redirects to {redirect}"))?;
-            let login = conn.send(&format!("GET {path} HTTP/1.1"), b"").await?;
+            let login = conn.send(Method::GET, path, &[], b"").await?;
             if login.status != 303 || login.cookies().next().is_none() {
                 bail!("/sso/login answered {} without a session", login.status);
             }
