@@ -176,7 +176,7 @@ async fn close_if_complete(
 }
 
 /// Namespace of applinks' advisory locks (the first key of the two-key form).
-const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
+pub const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
 
 /// Takes the server's advisory lock on a connection of its own. The lock lives as long as the
 /// connection: closing it (or the process dying) releases it, so a crashed worker never

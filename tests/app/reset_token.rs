@@ -321,6 +321,70 @@ async fn a_sync_in_flight_cannot_push_the_old_token_back_over_a_reset() {
     app.finish().await;
 }
 
+/// The reset's job takes the server's lock: while something else holds it (here the test, as
+/// a sync in flight would), the job waits for it (PostgreSQL shows its request waiting) and
+/// pushes nothing; once the lock is free, the new token reaches the server.
+#[tokio::test]
+async fn a_token_reset_waits_for_the_servers_lock_before_it_pushes_anything() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let sim = start_sim(1, "cpanel", "11.134.0.5").await;
+    let (server, ids) = setup(&app, &sim, 1).await;
+    let key = (server % i64::from(i32::MAX)) as i32;
+    let mut holder = app.pool.acquire().await.unwrap().detach();
+    sqlx::query("select pg_advisory_lock($1, $2)")
+        .bind(applinks::jobs::provision::SERVER_LOCK_NAMESPACE)
+        .bind(key)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let client_id = client_of(&app, ids[0]).await;
+    let r = app
+        .post_form(
+            &format!("/admin/clients/{client_id}/accounts/{}/reset-token", ids[0]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The job's request for the lock, waiting (advisory locks of the two-key form: classid
+    // is the first key, objid the second, objsubid 2).
+    let mut waiting = false;
+    for _ in 0..600 {
+        waiting = sqlx::query_scalar(
+            "select exists (select 1 from pg_locks where locktype = 'advisory' and not granted
+                              and classid::bigint = $1 and objid::bigint = $2 and objsubid = 2)",
+        )
+        .bind(i64::from(applinks::jobs::provision::SERVER_LOCK_NAMESPACE))
+        .bind(i64::from(key))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(waiting, "the reset job never asked for the server's lock");
+    assert_eq!(sim.calls("update_integration_link_token"), 0);
+
+    sqlx::query("select pg_advisory_unlock($1, $2)")
+        .bind(applinks::jobs::provision::SERVER_LOCK_NAMESPACE)
+        .bind(key)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    wait_resets(&app).await;
+    assert!(sim.calls("update_integration_link_token") > 0);
+    let new = stored_secret(&app, ids[0]).await;
+    assert_eq!(
+        sim_tokens(&sim, "user0001"),
+        BTreeSet::from([new]),
+        "the server ends with the new token only"
+    );
+    app.finish().await;
+}
+
 /// The configure form's fields as the page renders them, with one label changed (a save
 /// starts a sync of every account).
 async fn configure_fields(app: &TestApp) -> Vec<(String, String)> {
