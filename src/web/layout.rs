@@ -13,7 +13,10 @@ use crate::domain::permission::Permission;
 use crate::web::auth::CurrentAdmin;
 use crate::web::{AppError, AppState, csrf};
 
+/// Session keys of the one-time messages: the admin panel's and the client area's apart, so
+/// that a browser signed in to both never shows one side's news on the other's pages.
 const FLASH_KEY: &str = "flash";
+const CLIENT_FLASH_KEY: &str = "client_flash";
 
 /// A session with nobody signed in (a sign-in form's token) ends after this much inactivity.
 pub const ANONYMOUS_SESSION_IDLE: time::Duration = time::Duration::minutes(30);
@@ -26,18 +29,36 @@ pub struct Flash {
     pub message: String,
 }
 
-/// Queues a message for the next page this session renders.
+/// Queues a message for the next admin page this session renders.
 pub async fn flash(
     session: &Session,
     kind: &str,
     message: impl Into<String>,
 ) -> Result<(), AppError> {
-    let mut all: Vec<Flash> = session.get(FLASH_KEY).await?.unwrap_or_default();
+    queue_flash(session, FLASH_KEY, kind, message.into()).await
+}
+
+/// Queues a message for the next client-area page this session renders.
+pub async fn client_flash(
+    session: &Session,
+    kind: &str,
+    message: impl Into<String>,
+) -> Result<(), AppError> {
+    queue_flash(session, CLIENT_FLASH_KEY, kind, message.into()).await
+}
+
+async fn queue_flash(
+    session: &Session,
+    key: &str,
+    kind: &str,
+    message: String,
+) -> Result<(), AppError> {
+    let mut all: Vec<Flash> = session.get(key).await?.unwrap_or_default();
     all.push(Flash {
         kind: kind.to_string(),
-        message: message.into(),
+        message,
     });
-    session.insert(FLASH_KEY, all).await?;
+    session.insert(key, all).await?;
     Ok(())
 }
 
@@ -87,14 +108,14 @@ impl Chrome {
         path: &str,
     ) -> Result<Self, AppError> {
         let admin = CurrentAdmin::load(state, session).await?;
-        Self::build(admin.as_ref(), session, path).await
+        Self::build(admin.as_ref(), session, path, FLASH_KEY).await
     }
 
     /// The chrome of a client-area page: never an admin's name or navigation, even when an
     /// admin is signed in in the same browser. `sign_out` (a signed-in client) makes sure it
     /// carries the token of the sign-out form; without it a visitor's page creates no session.
     pub async fn for_client(session: &Session, sign_out: bool) -> Result<Self, AppError> {
-        let chrome = Self::build(None, session, "").await?;
+        let chrome = Self::build(None, session, "", CLIENT_FLASH_KEY).await?;
         if sign_out {
             chrome.with_form_token(session).await
         } else {
@@ -106,6 +127,7 @@ impl Chrome {
         admin: Option<&CurrentAdmin>,
         session: &Session,
         path: &str,
+        flash_key: &str,
     ) -> Result<Self, AppError> {
         let nav = match admin {
             Some(admin) => NAV
@@ -128,9 +150,9 @@ impl Chrome {
         };
         // Removing marks the session changed, so only remove what is there: a page view
         // without news does not rewrite the session.
-        let flashes = match session.get::<Vec<Flash>>(FLASH_KEY).await? {
+        let flashes = match session.get::<Vec<Flash>>(flash_key).await? {
             Some(flashes) => {
-                session.remove_value(FLASH_KEY).await?;
+                session.remove_value(flash_key).await?;
                 flashes
             }
             None => Vec::new(),
@@ -169,7 +191,7 @@ impl FromRequestParts<AppState> for Chrome {
             Some(admin) => Some(admin.clone()),
             None => CurrentAdmin::load(state, &session).await?,
         };
-        Self::build(admin.as_ref(), &session, parts.uri.path()).await
+        Self::build(admin.as_ref(), &session, parts.uri.path(), FLASH_KEY).await
     }
 }
 

@@ -724,3 +724,47 @@ async fn a_token_is_refused_when_sso_is_switched_off_or_its_account_goes_before_
     assert_eq!((dropped, app.count("sso_tokens").await), (tokens as u64, 0));
     app.finish().await;
 }
+
+/// One browser signed in to both sides: each side's one-time messages stay on its own pages.
+#[tokio::test]
+async fn an_admin_and_a_client_in_the_same_browser_each_see_only_their_own_messages() {
+    let (app, sim, _) = setup().await;
+    // The customer signs in in the browser where the admin is signed in.
+    let target = click(&sim, "user0001", OPEN_TICKET).await;
+    app.client.get(&target).send().await.unwrap();
+    // The admin's news, not yet shown: none of it on the client's pages.
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/disable", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app.get("/client/security").await.text().await.unwrap();
+    assert!(select(&html, ".flash").is_empty(), "{html}");
+    let token =
+        crate::helpers::attr(&html, "form.client-logout input[name=csrf_token]", "value").unwrap();
+    let r = app
+        .client
+        .post(app.url("/client/security"))
+        .form(&[("csrf_token", token.as_str()), ("allow_sso", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // The admin's page shows the admin's message only ...
+    let html = app
+        .get("/admin/setup/application-links")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let admin_news = select(&html, ".flash").join(" ");
+    assert!(admin_news.contains("being removed"), "{admin_news}");
+    assert!(!admin_news.contains("Single sign-on"), "{admin_news}");
+    // ... and the client's page the client's.
+    let html = app.get("/client/security").await.text().await.unwrap();
+    let client_news = select(&html, ".flash").join(" ");
+    assert!(client_news.contains("switched off"), "{client_news}");
+    assert!(!client_news.contains("being removed"), "{client_news}");
+    app.wait_idle("cpanel").await;
+    app.finish().await;
+}

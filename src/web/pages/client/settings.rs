@@ -24,7 +24,7 @@ use crate::db;
 use crate::db::clients::ClientUser;
 use crate::db::sso::ClientIdentity;
 use crate::hosting::forms;
-use crate::web::layout::{Chrome, flash};
+use crate::web::layout::{Chrome, client_flash};
 use crate::web::{AppError, AppResult, AppState};
 
 const SECURITY: &str = "/client/security";
@@ -135,7 +135,7 @@ async fn save_security(
     } else {
         "Single sign-on is switched off: the links in your control panel no longer sign anyone in."
     };
-    flash(&session, "success", message).await?;
+    client_flash(&session, "success", message).await?;
     Ok(Redirect::to(SECURITY).into_response())
 }
 
@@ -210,6 +210,6 @@ async fn save_user_sso(
     } else {
         format!("Single sign-on disallowed for {}.", user.name)
     };
-    flash(&session, "success", message).await?;
+    client_flash(&session, "success", message).await?;
     Ok(Redirect::to(USERS).into_response())
 }
