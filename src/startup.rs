@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
+use tower_sessions::session_store::ExpiredDeletion as _;
 
 use crate::config::{ProvisioningArgs, WebArgs};
 use crate::crypto::SecretBox;
@@ -14,6 +15,26 @@ use crate::db::{self, PgPool};
 use crate::jobs::{self, JobContext};
 use crate::web::{self, AppState, WebSettings, throttle};
 use crate::whm::client::{ClientSettings, WhmClient};
+
+/// How often a web instance drops expired sessions and single sign-on tokens.
+const CLEAN_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Runs `task` every `period` for as long as the process lives; a failure is logged as
+/// `what` failing, and the next round comes anyway.
+async fn every<F, Fut, T, E>(period: std::time::Duration, what: &'static str, mut task: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        if let Err(err) = task().await {
+            tracing::warn!(error = %err, "{what} failed");
+        }
+    }
+}
 
 /// Serves the worker's `/healthz`, `/readyz` and `/metrics` on `addr` until SIGINT or
 /// SIGTERM; returns the bound address.
@@ -94,13 +115,24 @@ impl Application {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{addr}"),
         };
-        tokio::spawn(
-            db::session_store::PgSessionStore::new(pool.clone())
-                .delete_expired_every(std::time::Duration::from_secs(600)),
-        );
-        tokio::spawn(db::sso::delete_expired_tokens_every(
-            pool.clone(),
-            std::time::Duration::from_secs(600),
+        // The periodic clean-ups of every web instance.
+        let sessions = db::session_store::PgSessionStore::new(pool.clone());
+        tokio::spawn(every(
+            CLEAN_UP_EVERY,
+            "deleting expired sessions",
+            move || {
+                let sessions = sessions.clone();
+                async move { sessions.delete_expired().await }
+            },
+        ));
+        let tokens = pool.clone();
+        tokio::spawn(every(
+            CLEAN_UP_EVERY,
+            "deleting expired single sign-on tokens",
+            move || {
+                let tokens = tokens.clone();
+                async move { db::sso::delete_expired_tokens(&tokens).await }
+            },
         ));
         let worker_status = jobs::WorkerStatus::default();
         let settings = WebSettings {

@@ -61,17 +61,6 @@ impl PgSessionStore {
         .await?;
         tx.commit().await
     }
-
-    /// Deletes expired sessions every `period`, forever (run it as a task).
-    pub async fn delete_expired_every(self, period: std::time::Duration) {
-        let mut interval = tokio::time::interval(period);
-        loop {
-            interval.tick().await;
-            if let Err(err) = self.delete_expired().await {
-                tracing::warn!(error = %err, "deleting expired sessions failed");
-            }
-        }
-    }
 }
 
 fn unix(t: OffsetDateTime) -> f64 {

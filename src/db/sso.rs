@@ -111,17 +111,6 @@ pub async fn delete_expired_tokens(db: impl PgExecutor<'_>) -> sqlx::Result<u64>
     )
 }
 
-/// Runs `delete_expired_tokens` every `period`, forever (run it as a task).
-pub async fn delete_expired_tokens_every(pool: sqlx::PgPool, period: std::time::Duration) {
-    let mut interval = tokio::time::interval(period);
-    loop {
-        interval.tick().await;
-        if let Err(err) = delete_expired_tokens(&pool).await {
-            tracing::warn!(error = %err, "deleting expired single sign-on tokens failed");
-        }
-    }
-}
-
 /// What a consumed token grants.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Consumed {
