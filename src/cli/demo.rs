@@ -130,25 +130,27 @@ pub async fn seed(
             .bind(&email)
             .fetch_one(&mut *tx)
             .await?;
-            sqlx::query(
-                "insert into client_users (client_id, name, email, is_owner) values ($1, $2, $3, true)
-                 on conflict do nothing",
-            )
-            .bind(client_id)
-            .bind(format!("Owner {i:04}"))
-            .bind(&email)
-            .execute(&mut *tx)
-            .await?;
-            // A second user for each customer, so *User Management* has someone to switch.
-            sqlx::query(
-                "insert into client_users (client_id, name, email, is_owner) values ($1, $2, $3, false)
-                 on conflict do nothing",
-            )
-            .bind(client_id)
-            .bind(format!("Bookkeeper {i:04}"))
-            .bind(format!("books{i:04}@example.test"))
-            .execute(&mut *tx)
-            .await?;
+            // The owner, and a second user so that *User Management* has someone to switch.
+            let users = [
+                (format!("Owner {i:04}"), email.clone(), true),
+                (
+                    format!("Bookkeeper {i:04}"),
+                    format!("books{i:04}@example.test"),
+                    false,
+                ),
+            ];
+            for (name, email, is_owner) in users {
+                sqlx::query(
+                    "insert into client_users (client_id, name, email, is_owner) values ($1, $2, $3, $4)
+                     on conflict do nothing",
+                )
+                .bind(client_id)
+                .bind(name)
+                .bind(email)
+                .bind(is_owner)
+                .execute(&mut *tx)
+                .await?;
+            }
             sqlx::query("insert into accounts (client_id, server_id, username, domain) values ($1, $2, $3, $4)")
                 .bind(client_id)
                 .bind(server_id)
