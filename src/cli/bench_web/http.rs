@@ -27,13 +27,6 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The `name=value` part of every `Set-Cookie`.
     pub fn cookies(&self) -> impl Iterator<Item = &str> {
         self.headers
