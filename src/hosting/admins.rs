@@ -180,10 +180,7 @@ pub async fn set_disabled(pool: &PgPool, id: i64, disabled: bool) -> Result<Admi
 pub async fn reset_password(pool: &PgPool, id: i64, password: &str) -> Result<Admin> {
     let password_hash = hash(password).await?;
     let mut tx = db::begin(pool).await?;
-    if !db::admins::set_password_hash(&mut *tx, id, &password_hash).await? {
-        return Err(AdminsError::NotFound);
-    }
-    db::admins::end_sessions(&mut *tx, id, None).await?;
+    store_password(&mut tx, id, &password_hash, None).await?;
     let admin = db::admins::find(&mut *tx, id)
         .await?
         .ok_or(AdminsError::NotFound)?;
@@ -217,12 +214,24 @@ pub async fn change_own_password(
     }
     let password_hash = hash(new).await?;
     let mut tx = db::begin(pool).await?;
-    if !db::admins::set_password_hash(&mut *tx, id, &password_hash).await? {
-        return Err(AdminsError::NotFound);
-    }
-    db::admins::end_sessions(&mut *tx, id, this_session).await?;
+    store_password(&mut tx, id, &password_hash, this_session).await?;
     tx.commit().await?;
     tracing::info!(admin = %admin.username, "own password changed; other sessions ended");
+    Ok(())
+}
+
+/// Stores admin `id`'s new password hash and ends their sessions except `keep`, inside the
+/// caller's transaction.
+async fn store_password(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    password_hash: &str,
+    keep: Option<&str>,
+) -> Result<()> {
+    if !db::admins::set_password_hash(&mut *tx, id, password_hash).await? {
+        return Err(AdminsError::NotFound);
+    }
+    db::admins::end_sessions(&mut *tx, id, keep).await?;
     Ok(())
 }
 
