@@ -72,6 +72,16 @@ async fn stored_secret(app: &TestApp, account: i64) -> String {
 }
 
 /// Waits until every `reset_token` operation has finished.
+/// Presses *Reset SSO token* beside `account` on its client's admin page.
+async fn press_reset(app: &TestApp, account: i64) -> reqwest::Response {
+    let client_id = client_of(app, account).await;
+    app.post_form(
+        &format!("/admin/clients/{client_id}/accounts/{account}/reset-token"),
+        &[],
+    )
+    .await
+}
+
 async fn wait_resets(app: &TestApp) {
     for _ in 0..600 {
         let open: i64 = sqlx::query_scalar(
@@ -128,12 +138,7 @@ async fn a_reset_token_reaches_every_link_of_the_account_and_the_old_one_is_refu
         crate::helpers::select(&page, ".account-row form.reset-token button"),
         vec!["Reset SSO token"]
     );
-    let r = app
-        .post_form(
-            &format!("/admin/clients/{client_id}/accounts/{}/reset-token", ids[0]),
-            &[],
-        )
-        .await;
+    let r = press_reset(&app, ids[0]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(r.headers()), format!("/admin/clients/{client_id}"));
     let new = stored_secret(&app, ids[0]).await;
@@ -297,14 +302,7 @@ async fn a_sync_in_flight_cannot_push_the_old_token_back_over_a_reset() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     for id in &ids {
-        let client_id = client_of(&app, *id).await;
-        let r = app
-            .post_form(
-                &format!("/admin/clients/{client_id}/accounts/{id}/reset-token"),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(press_reset(&app, *id).await.status(), StatusCode::SEE_OTHER);
     }
     app.wait_idle("cpanel").await;
     wait_resets(&app).await;
@@ -339,14 +337,10 @@ async fn a_token_reset_waits_for_the_servers_lock_before_it_pushes_anything() {
         .await
         .unwrap();
 
-    let client_id = client_of(&app, ids[0]).await;
-    let r = app
-        .post_form(
-            &format!("/admin/clients/{client_id}/accounts/{}/reset-token", ids[0]),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        press_reset(&app, ids[0]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     // The job's request for the lock, waiting (advisory locks of the two-key form: classid
     // is the first key, objid the second, objsubid 2).
     let mut waiting = false;
