@@ -4,64 +4,7 @@
 use applinks::domain::permission::Permission;
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp, attr, client, location, select, spawn_app};
-
-/// A second browser on the same app, with its own cookies (its own session).
-pub struct Browser {
-    base_url: String,
-    client: reqwest::Client,
-}
-
-impl Browser {
-    pub fn new(app: &TestApp) -> Self {
-        Self {
-            base_url: app.base_url.clone(),
-            client: client(),
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .expect("GET")
-    }
-
-    async fn csrf_token(&self) -> String {
-        let mut r = self.get("/admin/login").await;
-        if r.status() == StatusCode::SEE_OTHER {
-            r = self.get("/admin").await;
-        }
-        let html = r.text().await.expect("body");
-        attr(&html, "meta[name=csrf-token]", "content").expect("a CSRF token")
-    }
-
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let token = self.csrf_token().await;
-        let mut all = fields.to_vec();
-        all.push(("csrf_token", &token));
-        self.client
-            .post(format!("{}{path}", self.base_url))
-            .form(&all)
-            .send()
-            .await
-            .expect("POST")
-    }
-
-    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
-        self.post_form(
-            "/admin/login",
-            &[("username", username), ("password", password)],
-        )
-        .await
-    }
-
-    /// Whether this browser's session still reaches the admin panel.
-    pub async fn signed_in(&self) -> bool {
-        self.get("/admin").await.status() == StatusCode::OK
-    }
-}
+use crate::helpers::{PASSWORD, TestApp, attr, location, select, spawn_app};
 
 async fn role_id(app: &TestApp, name: &str) -> i64 {
     sqlx::query_scalar("select id from roles where name = $1")
@@ -257,7 +200,7 @@ async fn admins_are_listed_added_edited_and_a_new_role_limits_what_they_see() {
     );
 
     // Jane signs in and meets the 403 of the area her role lacks.
-    let browser = Browser::new(&app);
+    let browser = app.new_browser();
     assert_eq!(
         browser.login("jane", PASSWORD).await.status(),
         StatusCode::SEE_OTHER
@@ -409,7 +352,7 @@ async fn admin_and_role_forms_refuse_bad_input_with_422_and_save_nothing() {
     assert_eq!(count(&app, "select count(*) from admins").await, 1);
     assert_eq!(count(&app, "select count(*) from roles").await, 1);
     assert!(!is_disabled(&app, "root").await);
-    let other = Browser::new(&app);
+    let other = app.new_browser();
     assert_eq!(
         other.login("root", PASSWORD).await.status(),
         StatusCode::SEE_OTHER,
@@ -423,8 +366,8 @@ async fn a_disabled_admin_is_signed_out_at_once_and_cannot_sign_in_until_enabled
     let app = spawn_app().await;
     app.login_full_admin().await;
     let jane = add_admin(&app, "jane", "Full Administrator").await;
-    let laptop = Browser::new(&app);
-    let phone = Browser::new(&app);
+    let laptop = app.new_browser();
+    let phone = app.new_browser();
     for b in [&laptop, &phone] {
         assert_eq!(
             b.login("jane", PASSWORD).await.status(),
@@ -479,7 +422,7 @@ async fn a_password_set_by_another_admin_ends_every_session_of_theirs() {
     let app = spawn_app().await;
     app.login_full_admin().await;
     let jane = add_admin(&app, "jane", "Full Administrator").await;
-    let browser = Browser::new(&app);
+    let browser = app.new_browser();
     browser.login("jane", PASSWORD).await;
     assert!(browser.signed_in().await);
 
@@ -534,7 +477,7 @@ async fn a_password_set_by_another_admin_ends_every_session_of_theirs() {
 async fn my_account_changes_my_password_with_the_current_one_and_ends_my_other_sessions() {
     let app = spawn_app().await;
     app.login_full_admin().await;
-    let other = Browser::new(&app);
+    let other = app.new_browser();
     other.login("root", PASSWORD).await;
     assert!(other.signed_in().await);
     let (status, page) = app.text("/admin/account").await;
@@ -635,7 +578,7 @@ async fn no_change_may_leave_nobody_able_to_manage_admins() {
     // With another admin holding manage_admins through a role of their own, root may go.
     let admins_role = add_role(&app, "Admins", &[Permission::ManageAdmins]).await;
     let ops = add_admin(&app, "ops", "Admins").await;
-    let browser = Browser::new(&app);
+    let browser = app.new_browser();
     browser.login("ops", PASSWORD).await;
     let r = app
         .post_form(&format!("/admin/setup/admins/{root}/disable"), &[])

@@ -119,10 +119,17 @@ impl Drop for TestDb {
     }
 }
 
-pub struct TestApp {
+/// A browser on the app: its own cookies (its own session) and the requests tests send.
+pub struct Browser {
     pub base_url: String,
-    pub pool: PgPool,
     pub client: reqwest::Client,
+}
+
+/// The application under test, and the browser of the test's main user (`app.get(…)`,
+/// `app.client` reach it through `Deref`).
+pub struct TestApp {
+    browser: Browser,
+    pub pool: PgPool,
     pub secrets: SecretBox,
     /// The base64 key behind `secrets`, for worker processes.
     pub secret_key: secrecy::SecretString,
@@ -131,7 +138,23 @@ pub struct TestApp {
     finished: bool,
 }
 
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
 impl TestApp {
+    /// A second browser on this app, with cookies (a session) of its own.
+    pub fn new_browser(&self) -> Browser {
+        Browser {
+            base_url: self.base_url.clone(),
+            client: client(),
+        }
+    }
+
     /// A test app around an application the caller started itself.
     pub fn new(
         base_url: String,
@@ -141,9 +164,11 @@ impl TestApp {
         db: TestDb,
     ) -> TestApp {
         TestApp {
-            base_url,
+            browser: Browser {
+                base_url,
+                client: client(),
+            },
             pool,
-            client: client(),
             secrets,
             secret_key,
             db,
@@ -285,7 +310,7 @@ pub fn location(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-impl TestApp {
+impl Browser {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
@@ -344,6 +369,13 @@ impl TestApp {
         .await
     }
 
+    /// Whether this browser's session still reaches the admin panel.
+    pub async fn signed_in(&self) -> bool {
+        self.get("/admin").await.status() == StatusCode::OK
+    }
+}
+
+impl TestApp {
     /// Creates a Full Administrator and signs this client in as them.
     pub async fn login_full_admin(&self) -> String {
         let name = "root";

@@ -238,7 +238,7 @@ async fn reset_token_needs_manage_clients_a_csrf_token_and_an_account_of_that_cl
         );
     }
     // An admin without manage_clients.
-    let restricted = crate::admins::Browser::new(&app);
+    let restricted = app.new_browser();
     let mut conn = app.pool.acquire().await.unwrap();
     applinks::db::roles::create(
         &mut conn,
