@@ -101,7 +101,7 @@ async fn provision(database_url: &str, args: ProvisionBench) -> anyhow::Result<(
     // The pool grows with the worker slots: each job keeps its requests' queries in flight.
     let pool = PgPoolOptions::new()
         .max_connections((args.workers * (args.per_server_concurrency + 1) + 10) as u32)
-        .connect(&url)
+        .connect_with(db::migrate::connect_options(&url)?)
         .await
         .context("connecting to the scratch database")?;
     let result = measure(&pool, &args).await;

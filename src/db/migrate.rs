@@ -25,16 +25,7 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
             .with_context(|| format!("cannot create the database {}", redact(url)))?;
         tracing::info!(database = %redact(url), "created the database");
     }
-    let options: PgConnectOptions = url
-        .parse()
-        .with_context(|| format!("cannot read the database URL {}", redact(url)))?;
-    // A backstop for a transaction that its owner left open (see `db::begin`): applinks never
-    // waits inside a transaction (no WHM call runs in one), so a session idle in one for a
-    // minute is lost, and ending it frees its locks instead of stalling everyone behind them.
-    let options = options.options([(
-        "idle_in_transaction_session_timeout",
-        IDLE_IN_TRANSACTION_TIMEOUT,
-    )]);
+    let options = connect_options(url)?;
     PgPoolOptions::new()
         .max_connections(20)
         // sqlx pings every connection it hands out by default: one more round trip per
@@ -52,6 +43,56 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to {}", redact(url)))
+}
+
+/// How applinks connects to `url`: the URL's settings, a backstop for a transaction left
+/// open, and no TLS on loopback unless asked for ([`loopback_without_tls`]).
+pub fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    use anyhow::Context as _;
+    let options: PgConnectOptions = url
+        .parse()
+        .with_context(|| format!("cannot read the database URL {}", redact(url)))?;
+    // A backstop for a transaction that its owner left open (see `db::begin`): applinks never
+    // waits inside a transaction (no WHM call runs in one), so a session idle in one for a
+    // minute is lost, and ending it frees its locks instead of stalling everyone behind them.
+    let options = options.options([(
+        "idle_in_transaction_session_timeout",
+        IDLE_IN_TRANSACTION_TIMEOUT,
+    )]);
+    let options = loopback_without_tls(url, std::env::var_os("PGSSLMODE").is_some(), options);
+    Ok(options)
+}
+
+/// A database on this machine's own loopback interface (or a Unix socket) is reached without
+/// TLS unless the URL (`sslmode`) or `PGSSLMODE` asks for it: libpq's default, `prefer`,
+/// encrypts whenever the server offers it (Debian's does), which on loopback protects nothing
+/// (whoever can read loopback traffic can read the database's files) and costs about a fifth
+/// of a signed-in page's throughput (BENCHMARKS.md). A remote database keeps what the URL says;
+/// the README recommends `sslmode=verify-full` there.
+fn loopback_without_tls(
+    url: &str,
+    env_sets_mode: bool,
+    options: PgConnectOptions,
+) -> PgConnectOptions {
+    let url_sets_mode = url::Url::parse(url).is_ok_and(|u| {
+        u.query_pairs()
+            .any(|(k, _)| k.eq_ignore_ascii_case("sslmode") || k.eq_ignore_ascii_case("ssl-mode"))
+    });
+    if url_sets_mode || env_sets_mode {
+        return options;
+    }
+    let host = options.get_host().trim_start_matches('[').trim_end_matches(']');
+    let loopback = options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        options.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    } else {
+        options
+    }
 }
 
 /// Applies every migration; safe to repeat.
@@ -85,5 +126,47 @@ pub fn redact(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+    fn mode(url: &str, env: bool) -> PgSslMode {
+        let options: PgConnectOptions = url.parse().unwrap();
+        super::loopback_without_tls(url, env, options).get_ssl_mode()
+    }
+
+    #[test]
+    fn loopback_goes_without_tls_unless_asked_and_remote_keeps_what_the_url_says() {
+        for url in [
+            "postgres://postgres@127.0.0.1:5432/applinks",
+            "postgres://postgres@localhost/applinks",
+            "postgres://postgres@[::1]:5432/applinks",
+            "postgres:///applinks?host=/var/run/postgresql",
+        ] {
+            assert!(matches!(mode(url, false), PgSslMode::Disable), "{url}");
+        }
+        assert!(matches!(
+            mode("postgres://postgres@127.0.0.1/applinks?sslmode=require", false),
+            PgSslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://postgres@127.0.0.1/applinks?sslmode=prefer", false),
+            PgSslMode::Prefer
+        ));
+        assert!(!matches!(
+            mode("postgres://postgres@127.0.0.1/applinks", true),
+            PgSslMode::Disable
+        ));
+        assert!(matches!(
+            mode("postgres://postgres@db.example.com/applinks", false),
+            PgSslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://postgres@db.example.com/applinks?sslmode=verify-full", false),
+            PgSslMode::VerifyFull
+        ));
     }
 }

@@ -30,15 +30,13 @@ const SUMMARY: &str = "select o.id, o.kind, o.started_at, o.finished_at,
         count(s.server_id) filter (where s.state in ('skipped', 'superseded')) as servers_skipped,
         coalesce(sum(s.accounts_total), 0)::bigint as accounts_total,
         coalesce(sum(s.accounts_done), 0)::bigint as accounts_done,
-        (select count(*) from operation_log l where l.operation_id = o.id and l.level = 'warning') as warnings
+        o.warnings::bigint as warnings
     from operations o left join operation_servers s on s.operation_id = o.id";
 
 /// The application's last application-wide operation (account events and token resets aside).
 pub async fn last(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Option<OperationSummary>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SUMMARY} where o.id = (select id from operations where app = $1
-                                 and kind not in ('account', 'reset_token')
-                                 order by started_at desc, created_at desc limit 1)
+        "{SUMMARY} where o.id = (select last_operation_id from applications where app = $1)
          group by o.id"
     )))
     .bind(app.key())
@@ -74,6 +72,17 @@ pub async fn insert(
         .bind(account_id)
         .execute(&mut *conn)
         .await?;
+    if kind.is_application_wide() {
+        // The caller holds the application's row (`db::applications::lock`), so this is the
+        // newest application-wide operation.
+        sqlx::query(
+            "update applications set last_operation_id = $1, updated_at = now() where app = $2",
+        )
+        .bind(id)
+        .bind(app.key())
+        .execute(&mut *conn)
+        .await?;
+    }
     if kind.supersedes() {
         // A token reset is never superseded: a later sync would carry the new token too, but
         // a deactivation would not, and the reset must still reach the links that remain.
@@ -234,9 +243,14 @@ pub async fn log(
     message: &str,
     at: NewEntry<'_>,
 ) -> sqlx::Result<()> {
+    // A Warning also counts in its operation's `warnings`, in the same statement, so that the
+    // status poll reads the count instead of counting the log.
     sqlx::query(
-        "insert into operation_log (operation_id, level, server_id, server_name, account_username, message, hint)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "with entry as (
+             insert into operation_log (operation_id, level, server_id, server_name, account_username, message, hint)
+             values ($1, $2, $3, $4, $5, $6, $7))
+         update operations set warnings = warnings + 1
+         where id = $1 and $2 = 'warning'",
     )
     .bind(op)
     .bind(level.key())
@@ -270,9 +284,8 @@ pub async fn log_entries(
     offset: i64,
 ) -> sqlx::Result<Vec<LogEntry>> {
     sqlx::query_as(
-        "with last as (select id, started_at from operations
-                       where app = $1 and kind not in ('account', 'reset_token')
-                       order by started_at desc, created_at desc limit 1)
+        "with last as (select o.id, o.started_at from applications a
+                       join operations o on o.id = a.last_operation_id where a.app = $1)
          select l.at, l.level, l.server_name, l.account_username, l.message, l.hint
          from operation_log l join operations o on o.id = l.operation_id
          where o.app = $1
@@ -330,11 +343,7 @@ pub async fn overview(
                 (select count(*) from servers sv where sv.module = a.app and sv.enabled) as servers,
                 last.*
          from applications a
-         left join lateral (
-             {SUMMARY} where o.id = (select id from operations where app = a.app and kind not in ('account', 'reset_token')
-                                     order by started_at desc, created_at desc limit 1)
-             group by o.id
-         ) last on true
+         left join lateral ({SUMMARY} where o.id = a.last_operation_id group by o.id) last on true
          where $1::text is null or a.app = $1"
     )))
     .bind(only.map(App::key))

@@ -35,6 +35,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the request is too large")]
     TooLarge { max_bytes: usize },
+    #[error("the form is not sent as a form")]
+    NotAForm,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -114,6 +116,15 @@ impl AppError {
                     "The form is larger than {} KiB, more than any form here sends. Nothing was changed.",
                     max_bytes / 1024
                 ),
+                None,
+            ),
+            AppError::NotAForm => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Not a form".to_string(),
+                "This address takes an HTML form (Content-Type: application/x-www-form-urlencoded). \
+                 Nothing was changed."
+                    .to_string(),
                 None,
             ),
             AppError::Internal(_) => (

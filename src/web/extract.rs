@@ -27,3 +27,34 @@ where
         }
     }
 }
+
+/// A form body, typed: [`axum::Form`], except that a body that is not a form answers our 415
+/// page, one that does not fit the form our 400 page (naming what is wrong), and one over the
+/// body bound our 413 page, in the layout like every other error, and never axum's plain text.
+#[derive(Debug, Clone)]
+pub struct Form<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Form<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::FormRejection;
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(Form(value)),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(AppError::NotAForm),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge {
+                    max_bytes: crate::web::csrf::MAX_FORM_BYTES,
+                })
+            }
+            Err(e) => Err(AppError::BadRequest(format!(
+                "The form could not be read ({}). Nothing was changed.",
+                e.body_text()
+            ))),
+        }
+    }
+}

@@ -510,3 +510,46 @@ async fn hostile_values_in_every_admin_form_field_get_422_naming_the_field_and_c
     );
     app.finish().await;
 }
+
+/// A form post whose body is not a form (a JSON `Content-Type`) answers our own 415 page in
+/// the layout (JSON when asked for), never axum's plain text, and changes nothing.
+#[tokio::test]
+async fn a_body_that_is_not_a_form_gets_our_415_page_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.login_full_admin().await;
+    let before = snapshot(&app).await;
+    let token = app.csrf_token().await;
+    let body = format!("name=Acme&email=owner%40acme.test&csrf_token={token}");
+
+    for content_type in ["application/json", "text/plain"] {
+        let r = app
+            .client
+            .post(app.url("/admin/clients/new"))
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("Not a form"), "{content_type}: {html}");
+        assert!(html.contains("<nav"), "our layout, signed in: {html}");
+    }
+
+    // Asked for JSON, the same refusal is JSON.
+    let r = app
+        .client
+        .post(app.url("/admin/clients/new"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["error"], "unsupported_media_type");
+
+    assert_eq!(snapshot(&app).await, before, "nothing changed");
+    app.finish().await;
+}

@@ -504,6 +504,12 @@ async fn the_log_shows_200_entries_a_page_and_keeps_the_filter_across_pages() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // As `db::operations::insert` does for an application-wide operation.
+    sqlx::query("update applications set last_operation_id = $1 where app = 'cpanel'")
+        .bind(op)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     sqlx::query(
         "insert into operation_log (operation_id, level, message)
          select $1, case when n % 2 = 0 then 'warning' else 'debug' end, 'entry ' || n

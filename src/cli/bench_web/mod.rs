@@ -275,10 +275,15 @@ async fn fill_log(pool: &PgPool, n: usize) -> anyhow::Result<()> {
         .await?
         .context("no cPanel operation")?;
     sqlx::query(
-        "insert into operation_log (operation_id, level, server_name, account_username, message)
-         select $1, case when i % 10 = 0 then 'warning' else 'info' end, 'bench-1',
-                'user' || lpad((i % 64 + 1)::text, 4, '0'), 'bench entry ' || i
-         from generate_series(1, $2) i",
+        "with entries as (
+             insert into operation_log (operation_id, level, server_name, account_username, message)
+             select $1, case when i % 10 = 0 then 'warning' else 'info' end, 'bench-1',
+                    'user' || lpad((i % 64 + 1)::text, 4, '0'), 'bench entry ' || i
+             from generate_series(1, $2) i
+             returning level)
+         update operations set warnings = warnings
+                + (select count(*) from entries where level = 'warning')
+         where id = $1",
     )
     .bind(op.id)
     .bind(n as i64)

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
+use crate::web::extract::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

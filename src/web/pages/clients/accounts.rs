@@ -1,7 +1,7 @@
 //! A client's hosting accounts, added by hand or changed in status. Each change and the
 //! operation that provisions it commit in one transaction (SPEC §5).
 
-use axum::Form;
+use crate::web::extract::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;

@@ -18,7 +18,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
+use crate::web::extract::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
