@@ -81,7 +81,10 @@ fn loopback_without_tls(
     if url_sets_mode || env_sets_mode {
         return options;
     }
-    let host = options.get_host().trim_start_matches('[').trim_end_matches(']');
+    let host = options
+        .get_host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let loopback = options.get_socket().is_some()
         || host.starts_with('/')
         || host.eq_ignore_ascii_case("localhost")
@@ -149,11 +152,17 @@ mod tests {
             assert!(matches!(mode(url, false), PgSslMode::Disable), "{url}");
         }
         assert!(matches!(
-            mode("postgres://postgres@127.0.0.1/applinks?sslmode=require", false),
+            mode(
+                "postgres://postgres@127.0.0.1/applinks?sslmode=require",
+                false
+            ),
             PgSslMode::Require
         ));
         assert!(matches!(
-            mode("postgres://postgres@127.0.0.1/applinks?sslmode=prefer", false),
+            mode(
+                "postgres://postgres@127.0.0.1/applinks?sslmode=prefer",
+                false
+            ),
             PgSslMode::Prefer
         ));
         assert!(!matches!(
@@ -165,7 +174,10 @@ mod tests {
             PgSslMode::Prefer
         ));
         assert!(matches!(
-            mode("postgres://postgres@db.example.com/applinks?sslmode=verify-full", false),
+            mode(
+                "postgres://postgres@db.example.com/applinks?sslmode=verify-full",
+                false
+            ),
             PgSslMode::VerifyFull
         ));
     }

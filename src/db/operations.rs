@@ -314,8 +314,22 @@ pub struct AppOverview {
     pub last: Option<OperationSummary>,
 }
 
+/// The overview's columns (`app`, `enabled`, `servers`, then [`SUMMARY`]'s) of the
+/// applications that `filter`, a condition on `a` (applications), selects.
+pub(crate) fn overview_sql(filter: &str) -> String {
+    format!(
+        "select a.app, a.enabled,
+                (select count(*) from servers sv where sv.module = a.app and sv.enabled) as servers,
+                last.*
+         from applications a
+         left join lateral ({SUMMARY} where o.id = a.last_operation_id group by o.id) last on true
+         where {filter}"
+    )
+}
+
+/// A row of [`overview_sql`]: also read by name out of a wider row (`db::session_store`).
 #[derive(sqlx::FromRow)]
-struct OverviewRow {
+pub(crate) struct OverviewRow {
     app: String,
     enabled: bool,
     servers: i64,
@@ -332,50 +346,49 @@ struct OverviewRow {
     warnings: Option<i64>,
 }
 
+impl OverviewRow {
+    pub(crate) fn into_overview(self) -> Option<AppOverview> {
+        let app: App = self.app.parse().ok()?;
+        let last = match (self.id, self.kind, self.started_at) {
+            (Some(id), Some(kind), Some(started_at)) => Some(OperationSummary {
+                id,
+                kind,
+                started_at,
+                finished_at: self.finished_at,
+                servers_total: self.servers_total.unwrap_or(0),
+                servers_done: self.servers_done.unwrap_or(0),
+                servers_failed: self.servers_failed.unwrap_or(0),
+                servers_skipped: self.servers_skipped.unwrap_or(0),
+                accounts_total: self.accounts_total.unwrap_or(0),
+                accounts_done: self.accounts_done.unwrap_or(0),
+                warnings: self.warnings.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        Some(AppOverview {
+            app,
+            enabled: self.enabled,
+            servers: self.servers,
+            last,
+        })
+    }
+}
+
 /// [`AppOverview`] of every application (`only: None`, in the order of `App::ALL`) or of one,
 /// in ONE query: a page's data is one round trip.
 pub async fn overview(
     db: impl PgExecutor<'_>,
     only: Option<App>,
 ) -> sqlx::Result<Vec<AppOverview>> {
-    let rows: Vec<OverviewRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select a.app, a.enabled,
-                (select count(*) from servers sv where sv.module = a.app and sv.enabled) as servers,
-                last.*
-         from applications a
-         left join lateral ({SUMMARY} where o.id = a.last_operation_id group by o.id) last on true
-         where $1::text is null or a.app = $1"
+    let rows: Vec<OverviewRow> = sqlx::query_as(sqlx::AssertSqlSafe(overview_sql(
+        "$1::text is null or a.app = $1",
     )))
     .bind(only.map(App::key))
     .fetch_all(db)
     .await?;
     let mut all: Vec<AppOverview> = rows
         .into_iter()
-        .filter_map(|r| {
-            let app: App = r.app.parse().ok()?;
-            let last = match (r.id, r.kind, r.started_at) {
-                (Some(id), Some(kind), Some(started_at)) => Some(OperationSummary {
-                    id,
-                    kind,
-                    started_at,
-                    finished_at: r.finished_at,
-                    servers_total: r.servers_total.unwrap_or(0),
-                    servers_done: r.servers_done.unwrap_or(0),
-                    servers_failed: r.servers_failed.unwrap_or(0),
-                    servers_skipped: r.servers_skipped.unwrap_or(0),
-                    accounts_total: r.accounts_total.unwrap_or(0),
-                    accounts_done: r.accounts_done.unwrap_or(0),
-                    warnings: r.warnings.unwrap_or(0),
-                }),
-                _ => None,
-            };
-            Some(AppOverview {
-                app,
-                enabled: r.enabled,
-                servers: r.servers,
-                last,
-            })
-        })
+        .filter_map(OverviewRow::into_overview)
         .collect();
     all.sort_by_key(|o| App::ALL.iter().position(|a| *a == o.app));
     Ok(all)

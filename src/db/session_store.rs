@@ -6,6 +6,7 @@
 //! with the record's data kept as JSON.
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -14,11 +15,25 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
 use super::admins::SignedIn;
+use super::operations::{AppOverview, OverviewRow};
+use crate::domain::app::App;
+
+/// What the session's own statement reads beside the session, for the request that loads it.
+#[derive(Default)]
+pub struct Alongside {
+    /// Asked before the session loads (by the status poll's route): the application whose
+    /// status to read in the same statement.
+    pub status_of: Option<App>,
+    /// The session id `load` read, with the enabled admin its `admin_id` names (`None`: no
+    /// such enabled admin).
+    pub admin: Option<(Id, Option<SignedIn>)>,
+    /// The status asked for, read with that session.
+    pub status: Option<(Id, AppOverview)>,
+}
 
 tokio::task_local! {
-    /// Per request (scoped by the web layer): the session id that `load` read, with the
-    /// enabled admin its `admin_id` named (`None`: no such enabled admin).
-    pub static SESSION_ADMIN: RefCell<Option<(Id, Option<SignedIn>)>>;
+    /// Per request (scoped by the web layer, `web::auth::scope_session_admin`).
+    pub static ALONGSIDE: RefCell<Alongside>;
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +82,60 @@ fn unix(t: OffsetDateTime) -> f64 {
     t.unix_timestamp() as f64 + f64::from(t.nanosecond()) / 1e9
 }
 
+/// The session and its enabled admin with their role's permissions: columns, then tables.
+const SESSION_COLUMNS: &str = "select sess.data as session_data,
+        extract(epoch from sess.expiry_date)::float8 as session_expiry,
+        adm.id as admin_id, adm.username as admin_username, rl.name as admin_role,
+        rl.built_in as admin_role_built_in,
+        case when rl.id is not null then
+            array(select rp.permission from role_permissions rp where rp.role_id = rl.id)
+        end as admin_permissions";
+const SESSION_TABLES: &str = "from tower_sessions.session sess
+    left join admins adm
+           on adm.id = case when sess.data->>'admin_id' ~ '^[0-9]{1,18}$'
+                            then (sess.data->>'admin_id')::bigint end
+          and not adm.disabled
+    left join roles rl on rl.id = adm.role_id";
+
+/// Only a session that has not expired.
+const LIVE: &str = "where sess.id = $1 and sess.expiry_date > now()";
+
+/// A live session (`$1`) with its admin.
+static SESSION: LazyLock<String> =
+    LazyLock::new(|| format!("{SESSION_COLUMNS} {SESSION_TABLES} {LIVE}"));
+
+/// [`SESSION`] with the overview of the application `$2` (`db::operations::overview_sql`).
+static SESSION_WITH_STATUS: LazyLock<String> = LazyLock::new(|| {
+    let overview = super::operations::overview_sql("a.app = $2");
+    format!(
+        "{SESSION_COLUMNS}, ov.* {SESSION_TABLES} left join lateral ({overview}) ov on true {LIVE}"
+    )
+});
+
+/// The session's data, expiry and enabled admin out of a row of [`SESSION`].
+fn session_columns(
+    row: &sqlx::postgres::PgRow,
+) -> sqlx::Result<(serde_json::Value, f64, Option<SignedIn>)> {
+    use sqlx::Row as _;
+    let admin = match (
+        row.try_get::<Option<i64>, _>("admin_id")?,
+        row.try_get::<Option<String>, _>("admin_username")?,
+        row.try_get::<Option<String>, _>("admin_role")?,
+        row.try_get::<Option<bool>, _>("admin_role_built_in")?,
+        row.try_get::<Option<Vec<String>>, _>("admin_permissions")?,
+    ) {
+        (Some(id), Some(username), Some(role), Some(built_in), Some(permissions)) => Some(
+            SignedIn::from_row((id, username, role, built_in, permissions)),
+        ),
+        _ => None,
+    };
+    Ok((
+        row.try_get("session_data")?,
+        row.try_get("session_expiry")?,
+        admin,
+    ))
+}
+
 #[async_trait]
 impl SessionStore for PgSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -112,47 +181,47 @@ impl SessionStore for PgSessionStore {
     }
 
     /// Loads the session and, in the same statement, the enabled admin its `admin_id` names
-    /// with their role's permissions, handed to `web::auth` through [`SESSION_ADMIN`]: one
-    /// round trip for both on every signed-in request, and never a cached admin.
+    /// with their role's permissions, handed to `web::auth` through [`ALONGSIDE`]: one round
+    /// trip for both on every signed-in request, and never a cached admin. When the request
+    /// asked for an application's status first ([`Alongside::status_of`]: the status poll),
+    /// that status comes in the same statement too, so the poll costs one round trip.
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        type Row = (
-            serde_json::Value,
-            f64,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<bool>,
-            Option<Vec<String>>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "select s.data, extract(epoch from s.expiry_date)::float8,
-                    a.id, a.username, r.name, r.built_in,
-                    case when r.id is not null then
-                        array(select rp.permission from role_permissions rp where rp.role_id = r.id)
-                    end
-             from tower_sessions.session s
-             left join admins a
-                    on a.id = case when s.data->>'admin_id' ~ '^[0-9]{1,18}$'
-                                   then (s.data->>'admin_id')::bigint end
-                   and not a.disabled
-             left join roles r on r.id = a.role_id
-             where s.id = $1 and s.expiry_date > now()",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some((data, expiry, admin_id, username, role, built_in, permissions)) = row else {
+        let status_of = ALONGSIDE
+            .try_with(|slot| slot.borrow().status_of)
+            .ok()
+            .flatten();
+        let row = match status_of {
+            None => sqlx::query(sqlx::AssertSqlSafe(SESSION.as_str()))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?,
+            Some(app) => sqlx::query(sqlx::AssertSqlSafe(SESSION_WITH_STATUS.as_str()))
+                .bind(id.to_string())
+                .bind(app.key())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?,
+        };
+        let Some(row) = row else {
             return Ok(None);
         };
-        let admin = match (admin_id, username, role, built_in, permissions) {
-            (Some(id), Some(username), Some(role), Some(built_in), Some(permissions)) => Some(
-                SignedIn::from_row((id, username, role, built_in, permissions)),
-            ),
-            _ => None,
+        let (data, expiry, admin) = session_columns(&row).map_err(backend)?;
+        let status = match status_of {
+            Some(_) => {
+                use sqlx::FromRow as _;
+                OverviewRow::from_row(&row)
+                    .map_err(backend)?
+                    .into_overview()
+            }
+            None => None,
         };
-        // Outside a request's scope (no web layer) there is nobody to hand the admin to.
-        let _ = SESSION_ADMIN.try_with(|slot| *slot.borrow_mut() = Some((*id, admin)));
+        // Outside a request's scope (no web layer) there is nobody to hand them to.
+        let _ = ALONGSIDE.try_with(|slot| {
+            let mut slot = slot.borrow_mut();
+            slot.admin = Some((*id, admin));
+            slot.status = status.map(|s| (*id, s));
+        });
         let expiry_date = OffsetDateTime::from_unix_timestamp_nanos((expiry * 1e9) as i128)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let data = serde_json::from_value(data)

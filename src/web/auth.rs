@@ -11,7 +11,9 @@ use tower_sessions::Session;
 
 pub use crate::crypto::password::{hash_password, verify_password};
 use crate::db;
-use crate::db::session_store::SESSION_ADMIN;
+use crate::db::operations::AppOverview;
+use crate::db::session_store::{ALONGSIDE, Alongside};
+use crate::domain::app::App;
 use crate::domain::permission::{Grants, Permission};
 use crate::web::{AppError, AppState};
 
@@ -65,8 +67,8 @@ impl CurrentAdmin {
 /// request, if it did.
 fn loaded_with_session(session: &Session, id: i64) -> Option<db::admins::SignedIn> {
     let session_id = session.id()?;
-    SESSION_ADMIN
-        .try_with(|slot| match &*slot.borrow() {
+    ALONGSIDE
+        .try_with(|slot| match &slot.borrow().admin {
             Some((loaded, Some(admin))) if *loaded == session_id && admin.id == id => {
                 Some(admin.clone())
             }
@@ -76,11 +78,32 @@ fn loaded_with_session(session: &Session, id: i64) -> Option<db::admins::SignedI
         .flatten()
 }
 
-/// Outermost middleware: gives each request the slot in which the session store leaves the
-/// admin it loaded with the session.
+/// Asks the session store to read `app`'s status in the session's own statement (the status
+/// poll). Only takes effect before anything in this request loads the session.
+pub fn read_status_with_session(app: App) {
+    let _ = ALONGSIDE.try_with(|slot| slot.borrow_mut().status_of = Some(app));
+}
+
+/// The status of `app` that the session store read with this very session during this
+/// request, if it did ([`read_status_with_session`]).
+pub fn status_read_with_session(session: &Session, app: App) -> Option<AppOverview> {
+    let session_id = session.id()?;
+    ALONGSIDE
+        .try_with(|slot| match &slot.borrow().status {
+            Some((loaded, overview)) if *loaded == session_id && overview.app == app => {
+                Some(overview.clone())
+            }
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Outermost middleware: gives each request the slot in which the session store leaves what
+/// it read with the session (the admin; the status, when asked for).
 pub async fn scope_session_admin(req: Request, next: Next) -> Response {
-    SESSION_ADMIN
-        .scope(std::cell::RefCell::new(None), next.run(req))
+    ALONGSIDE
+        .scope(std::cell::RefCell::new(Alongside::default()), next.run(req))
         .await
 }
 

@@ -530,7 +530,11 @@ async fn a_body_that_is_not_a_form_gets_our_415_page_and_changes_nothing() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        assert_eq!(
+            r.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
         let html = r.text().await.unwrap();
         assert!(html.contains("Not a form"), "{content_type}: {html}");
         assert!(html.contains("<nav"), "our layout, signed in: {html}");

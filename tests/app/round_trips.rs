@@ -1,6 +1,7 @@
 //! Database work per signed-in page (issue 10, point 6; at most three statements allowed): two
 //! — the session together with its admin and their role's permissions (one statement, see
-//! `db::session_store`), then the page's data.
+//! `db::session_store`), then the page's data; and the status poll, one: its data comes in the
+//! session's own statement.
 //!
 //! Counted on the wire: the application's pool (built by `db::migrate::connect`, as in
 //! production) talks to PostgreSQL through a TCP proxy of our own that reads the frontend
@@ -196,18 +197,18 @@ async fn seed_operation(app: &TestApp) {
 }
 
 #[tokio::test]
-async fn a_signed_in_page_costs_two_statements_the_session_with_its_admin_and_the_data() {
+async fn a_signed_in_page_costs_two_statements_and_the_status_poll_one() {
     let (app, proxy) = spawn_counted_app().await;
     seed_operation(&app).await;
     app.login_full_admin().await;
     let base = "/admin/setup/application-links";
     let pages = [
-        (base.to_string(), false),
-        (format!("{base}/cpanel/status"), false),
-        (format!("{base}/cpanel/status"), true),
-        (format!("{base}/cpanel/log"), false),
+        (base.to_string(), false, 2),
+        (format!("{base}/cpanel/status"), false, 1),
+        (format!("{base}/cpanel/status"), true, 1),
+        (format!("{base}/cpanel/log"), false, 2),
     ];
-    for (path, json) in pages {
+    for (path, json, statements) in pages {
         let get = || {
             let request = app.client.get(app.url(&path));
             let request = if json {
@@ -225,8 +226,46 @@ async fn a_signed_in_page_costs_two_statements_the_session_with_its_admin_and_th
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         let body = r.text().await.unwrap();
         assert!(body.contains("cpanel") || body.contains("cPanel"), "{body}");
-        assert_eq!(after - before, 2, "{path} (json: {json})");
+        assert_eq!(after - before, statements, "{path} (json: {json})");
     }
+
+    // What the poll read with the session is this request's, never an earlier one's: a
+    // warning logged and a switch turned off show in the very next poll.
+    let status = || async {
+        let r = app
+            .client
+            .get(app.url(&format!("{base}/cpanel/status")))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    applinks::db::applications::set_enabled(&app.pool, App::Cpanel, true)
+        .await
+        .unwrap();
+    let before = status().await;
+    assert_eq!(before["operation"]["warnings"], 3, "{before}");
+    assert_eq!(before["operation"]["servers_done"], 1, "{before}");
+    assert_eq!(before["enabled"], true, "{before}");
+    let op: uuid::Uuid = before["operation"]["id"].as_str().unwrap().parse().unwrap();
+    applinks::db::operations::log(
+        &app.pool,
+        applinks::domain::ids::OperationId(op),
+        Level::Warning,
+        "one more",
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    applinks::db::applications::set_enabled(&app.pool, App::Cpanel, false)
+        .await
+        .unwrap();
+    let after = status().await;
+    assert_eq!(after["operation"]["warnings"], 4, "{after}");
+    assert_eq!(after["enabled"], false, "{after}");
+    assert_eq!(after["state"], "disabled", "{after}");
     app.finish().await;
 }
 

@@ -2,14 +2,14 @@
 //! changes their own password here. The current password is required (throttled like
 //! sign-in); the admin's other sessions end, and this one gets a new id.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
-use crate::web::extract::Form;
 use tower_sessions::Session;
 
 use crate::db;

@@ -6,14 +6,14 @@
 //! The rules (lockout prevention, sessions ending) live in `hosting::admins`, shared with the
 //! command line; a refused change re-renders the page with 422 and saves nothing.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use crate::web::extract::Form;
 use tower_sessions::Session;
 
 use crate::db;

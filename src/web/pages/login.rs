@@ -1,13 +1,13 @@
 //! Sign-in and sign-out.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use crate::web::extract::Form;
 use serde::Deserialize;
 use tower_sessions::{Expiry, Session};
 

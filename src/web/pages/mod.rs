@@ -62,7 +62,11 @@ pub fn router(state: AppState) -> Router<AppState> {
             guarded(&state, Permission::ManageAdmins, roles::router()),
         )
         .merge(account::router())
-        .layer(from_fn_with_state(state.clone(), require_admin));
+        .layer(from_fn_with_state(state.clone(), require_admin))
+        // Outside `require_admin`, which loads the session: see the function.
+        .layer(axum::middleware::from_fn(
+            application_links::status_with_session,
+        ));
 
     Router::new()
         .merge(login::router())

@@ -6,14 +6,14 @@
 //! The rules live in `hosting::admins`: unticking *Manage Admins* on the role of the last
 //! admins who hold it is refused (422, nothing saved), as is deleting a role in use.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use crate::web::extract::Form;
 use tower_sessions::Session;
 
 use crate::db;

@@ -6,14 +6,14 @@
 //! the stored value. Handlers build the [`Chrome`] only when they render, so a redirect never
 //! swallows a pending flash message.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use crate::web::extract::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 

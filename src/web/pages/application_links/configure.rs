@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
-use crate::web::extract::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

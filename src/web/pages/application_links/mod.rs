@@ -12,8 +12,9 @@ mod log;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,6 +26,7 @@ use crate::db::operations::{AppOverview, OperationSummary};
 use crate::domain::app::App;
 use crate::domain::operation::AppStatus;
 use crate::jobs::{self, OperationError};
+use crate::web::auth;
 use crate::web::error::wants_json;
 use crate::web::extract::Path;
 use crate::web::layout::{Chrome, flash};
@@ -45,6 +47,27 @@ pub fn router() -> Router<AppState> {
 }
 
 const BASE: &str = "/admin/setup/application-links";
+
+/// Layer of the whole admin panel, outside its guards (the first thing that loads the
+/// session): a status poll (`BASE/{app}/status`) has the session store read the
+/// application's status in the session's own statement, which the guards' check of the admin
+/// runs anyway, so a poll costs one database round trip. The status reaches the handler only
+/// once the guards have let the request through.
+pub async fn status_with_session(req: Request, next: Next) -> Response {
+    if let Some(app) = polled_app(req.uri().path()) {
+        auth::read_status_with_session(app);
+    }
+    next.run(req).await
+}
+
+/// The application of a status poll's path.
+fn polled_app(path: &str) -> Option<App> {
+    path.strip_prefix(BASE)?
+        .strip_prefix('/')?
+        .strip_suffix("/status")?
+        .parse()
+        .ok()
+}
 
 impl From<OperationError> for AppError {
     fn from(err: OperationError) -> Self {
@@ -211,16 +234,44 @@ async fn status(
     Path(app): Path<App>,
 ) -> AppResult<Response> {
     let token = crate::web::csrf::session_token(&session).await?;
-    // One query: the application's switch and last operation.
-    let overview = db::operations::overview(&pool, Some(app))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AppError::NotFound)?;
+    // Read with the session ([`status_with_session`]); else one query: the application's
+    // switch and last operation.
+    let overview = match auth::status_read_with_session(&session, app) {
+        Some(overview) => overview,
+        None => db::operations::overview(&pool, Some(app))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(AppError::NotFound)?,
+    };
     let fragment = StatusFragment::new(overview, token);
     if wants_json(&headers) {
         Ok(Json(fragment.json()).into_response())
     } else {
         Ok(fragment.into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::polled_app;
+    use crate::domain::app::App;
+
+    #[test]
+    fn only_a_status_poll_of_a_known_application_reads_its_status_with_the_session() {
+        let base = "/admin/setup/application-links";
+        assert_eq!(
+            polled_app(&format!("{base}/cpanel/status")),
+            Some(App::Cpanel)
+        );
+        for path in [
+            format!("{base}/cpanel/log"),
+            format!("{base}/nothing/status"),
+            format!("{base}/status"),
+            format!("{base}/cpanel/status/x"),
+            "/admin/servers/cpanel/status".to_string(),
+        ] {
+            assert_eq!(polled_app(&path), None, "{path}");
+        }
     }
 }

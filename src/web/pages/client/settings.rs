@@ -9,14 +9,14 @@
 //! either case. The owner's own SSO permission is not offered here: the client-wide switch
 //! governs it, and the owner cannot lock only himself out.
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
-use crate::web::extract::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 

@@ -12,14 +12,14 @@
 mod accounts;
 mod reset_token;
 
+use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
-use crate::web::extract::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
