@@ -239,6 +239,16 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Measure
         },
         jobs::WorkerStatus::default(),
     ));
+    // As in production, the workers run before the click: the clock starts once they listen
+    // for new jobs (a worker that starts after the jobs were queued finds them only when it
+    // first polls).
+    wait_for_listening_workers(pool).await?;
+    // And their pool holds open connections, as a running process's does (sqlx keeps idle
+    // ones for ten minutes): opening twenty database sessions at the click is not the work
+    // being measured.
+    let warm: Vec<_> =
+        futures::future::try_join_all((0..args.workers * 3).map(|_| pool.acquire())).await?;
+    drop(warm);
     // What seeding and the connection checks cost the simulators is not the activation's.
     let before: Vec<(u64, u64)> = sims.iter().map(seen).collect();
 
@@ -300,4 +310,25 @@ fn seen(sim: &SimHandle) -> (u64, u64) {
         })
         .unwrap_or(0);
     (sim.requests(), commands)
+}
+
+/// Waits until a worker listens for new jobs (apalis's `LISTEN` on its own connection).
+async fn wait_for_listening_workers(pool: &PgPool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listening: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and query ilike 'listen%'",
+        )
+        .fetch_one(pool)
+        .await?;
+        if listening > 0 {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the workers did not start listening for jobs within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -77,27 +77,31 @@ pub async fn begin(
     Ok(accounts)
 }
 
-/// Settles accounts and counts them in the server's progress, in one statement.
+/// Settles accounts and counts them in the server's progress, in one statement; answers
+/// whether a newer operation has taken over (or the operation is gone), so that the job stops.
 pub async fn settle(
     db: impl PgExecutor<'_>,
     op: OperationId,
     server_id: ServerId,
     settled: &[Settled],
     warnings: usize,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let ids: Vec<AccountId> = settled.iter().map(|s| s.account_id).collect();
     let outcomes: Vec<&str> = settled.iter().map(|s| s.outcome.key()).collect();
     let reasons: Vec<Option<&str>> = settled.iter().map(|s| s.reason.as_deref()).collect();
-    sqlx::query(
+    let running: Option<bool> = sqlx::query_scalar(
         "with settled as (
              update operation_accounts t set outcome = u.outcome, reason = u.reason,
                     updated_at = now()
              from unnest($3::bigint[], $4::text[], $5::text[]) as u(account_id, outcome, reason)
              where t.operation_id = $1 and t.account_id = u.account_id
+             returning 1),
+         progress as (
+             update operation_servers set accounts_done = accounts_done + $6,
+                    warnings = warnings + $7, updated_at = now()
+             where operation_id = $1 and server_id = $2
              returning 1)
-         update operation_servers set accounts_done = accounts_done + $6,
-                warnings = warnings + $7, updated_at = now()
-         where operation_id = $1 and server_id = $2",
+         select superseded_by is null from operations where id = $1",
     )
     .bind(op)
     .bind(server_id)
@@ -106,9 +110,9 @@ pub async fn settle(
     .bind(&reasons)
     .bind(settled.len() as i32)
     .bind(warnings as i32)
-    .execute(db)
+    .fetch_optional(db)
     .await?;
-    Ok(())
+    Ok(running != Some(true))
 }
 
 /// Names, for the operation `to` on this server, the accounts that failed or never settled

@@ -3,9 +3,12 @@
 //! (done, skipped, failed) with one Warning when the server refused it. Accounts whose request
 //! got no answer after the client's retries are handed back for a second pass.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use secrecy::SecretString;
 
 use super::reconcile::{AccountResult, Desired, reconcile_batch};
 use super::{JobContext, log};
@@ -13,7 +16,7 @@ use crate::db;
 use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
 use crate::db::provisioning::AccountRecord;
 use crate::db::servers::Server;
-use crate::domain::app::App;
+use crate::domain::ids::AccountId;
 use crate::domain::ids::OperationId;
 use crate::whm::client::ServerClient;
 
@@ -44,57 +47,97 @@ fn accounts_per_request(accounts: usize, batch_accounts: usize, concurrency: usi
 pub(super) struct Pass<'a> {
     pub(super) ctx: &'a JobContext,
     pub(super) op: OperationId,
-    pub(super) app: App,
     pub(super) server: &'a Server,
     pub(super) client: &'a ServerClient,
     pub(super) desired: &'a Desired,
+    /// The accounts' link secrets ([`super::reconcile::link_tokens`]).
+    pub(super) tokens: &'a HashMap<AccountId, SecretString>,
 }
+
+/// One request's accounts with their results, on their way to being settled.
+type Answered = (Vec<AccountRecord>, Vec<AccountResult>);
 
 impl Pass<'_> {
     /// Reconciles `accounts`, `batch_accounts` per request and at most the per-server
     /// concurrency of requests in flight, settling each account as its request answers.
     /// Accounts whose request got no answer are left for a later pass (unless this is the
     /// `last`, where they fail). None: a newer operation took over.
+    ///
+    /// The requests never wait for the database: the accounts' link secrets are read before
+    /// the first one, and each answer is settled (warnings, outcomes, progress) by a second
+    /// task while the next request of that slot is already on its way. Settling also tells
+    /// whether a newer operation took over; no request starts after it says so.
     pub(super) async fn run(
         &self,
         accounts: Vec<AccountRecord>,
         last: bool,
         tally: &mut Tally,
     ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
-        let concurrency = self.ctx.per_server_concurrency.max(1);
-        let size = accounts_per_request(accounts.len(), self.ctx.batch_accounts, concurrency);
-        let chunks: Vec<Vec<AccountRecord>> = accounts
-            .chunks(size)
-            .map(<[AccountRecord]>::to_vec)
-            .collect();
-        let results = futures::stream::iter(chunks)
-            .map(|chunk| self.chunk(chunk, last))
-            .buffer_unordered(concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        let mut again = Vec::new();
-        for result in results {
-            let Some((later, warnings, failed)) = result? else {
-                return Ok(None);
-            };
-            again.extend(later);
-            tally.warnings += warnings;
-            tally.failed += failed;
-        }
-        Ok(Some(again))
-    }
-
-    /// One request's accounts: answers those left for later, the warnings and failures.
-    async fn chunk(
-        &self,
-        chunk: Vec<AccountRecord>,
-        last: bool,
-    ) -> anyhow::Result<Option<(Vec<AccountRecord>, usize, usize)>> {
         let ctx = self.ctx;
         if db::operations::is_superseded(&ctx.pool, self.op).await? {
             return Ok(None);
         }
-        let results = reconcile_batch(ctx, self.client, self.app, self.desired, &chunk).await?;
+        let concurrency = ctx.per_server_concurrency.max(1);
+        let size = accounts_per_request(accounts.len(), ctx.batch_accounts, concurrency);
+        let chunks: Vec<Vec<AccountRecord>> = accounts
+            .chunks(size)
+            .map(<[AccountRecord]>::to_vec)
+            .collect();
+        let superseded = AtomicBool::new(false);
+        let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel::<Answered>();
+        let requests = async {
+            futures::stream::iter(chunks)
+                .map(|chunk| async {
+                    if superseded.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let results =
+                        reconcile_batch(ctx, self.client, self.desired, self.tokens, &chunk).await;
+                    Some((chunk, results))
+                })
+                .buffer_unordered(concurrency)
+                .for_each(|answer| {
+                    if let Some(answer) = answer {
+                        // The receiver lives until every sender is gone.
+                        let _ = answers.send(answer);
+                    }
+                    async {}
+                })
+                .await;
+            drop(answers);
+        };
+        let settling = async {
+            let mut again = Vec::new();
+            while let Some((chunk, results)) = answered.recv().await {
+                let settled = self.settle(chunk, results, last).await;
+                let Ok((later, warnings, failed, stop)) = settled else {
+                    // No new request while the job is about to fail (the queue retries it).
+                    superseded.store(true, Ordering::Relaxed);
+                    return settled.map(|_| Vec::new());
+                };
+                if stop {
+                    superseded.store(true, Ordering::Relaxed);
+                }
+                again.extend(later);
+                tally.warnings += warnings;
+                tally.failed += failed;
+            }
+            anyhow::Ok(again)
+        };
+        let ((), again) = tokio::join!(requests, settling);
+        let again = again?;
+        Ok((!superseded.load(Ordering::Relaxed)).then_some(again))
+    }
+
+    /// Settles one request's accounts: answers those left for later, the warnings, the
+    /// failures, and whether a newer operation took over.
+    async fn settle(
+        &self,
+        chunk: Vec<AccountRecord>,
+        results: Vec<AccountResult>,
+        last: bool,
+    ) -> anyhow::Result<(Vec<AccountRecord>, usize, usize, bool)> {
+        let ctx = self.ctx;
         let (mut settled, mut later) = (Vec::new(), Vec::new());
         let (mut warnings, mut failed) = (0, 0);
         for (account, result) in chunk.into_iter().zip(results) {
@@ -146,8 +189,9 @@ impl Pass<'_> {
                 reason,
             });
         }
-        db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
-        Ok(Some((later, warnings, failed)))
+        let superseded =
+            db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
+        Ok((later, warnings, failed, superseded))
     }
 }
 

@@ -8,7 +8,7 @@ use sqlx::{Connection as _, PgConnection};
 
 use super::connect::{ConnectionError, server_conn};
 use super::pass::{Pass, Tally, second_pass_pause};
-use super::reconcile::Desired;
+use super::reconcile::{Desired, link_tokens};
 use super::{JOB_MAX_ATTEMPTS, JobContext, log};
 use crate::db;
 use crate::db::operations::NewEntry;
@@ -42,7 +42,8 @@ pub async fn handle(
     let Err(e) = result else {
         return Ok(());
     };
-    let last = attempt.current() + 1 >= JOB_MAX_ATTEMPTS;
+    // apalis counts attempts from 1: the first run is attempt 1, the last `JOB_MAX_ATTEMPTS`.
+    let last = attempt.current() >= JOB_MAX_ATTEMPTS;
     tracing::error!(error = ?e, ?job, attempt = attempt.current(), last, "provisioning job failed");
     if last && let Err(give_up_error) = give_up(&ctx, job, &e).await {
         tracing::error!(error = ?give_up_error, ?job, "could not record the failed job");
@@ -182,7 +183,10 @@ pub const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
 /// connection: closing it (or the process dying) releases it, so a crashed worker never
 /// leaves a server locked, and a pooled connection never carries a stale lock.
 async fn lock_server(pool: &sqlx::PgPool, server_id: ServerId) -> anyhow::Result<PgConnection> {
-    let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+    // A connection of its own for the job's length, closed (so unlocked) whatever happens to
+    // the job: taken out of the pool, which opens another when it needs one, rather than
+    // opened here, so that jobs starting together do not wait for new database sessions.
+    let mut conn = pool.acquire().await?.detach();
     sqlx::query("select pg_advisory_lock($1, $2)")
         .bind(SERVER_LOCK_NAMESPACE)
         .bind((server_id.0 % i64::from(i32::MAX)) as i32)
@@ -227,39 +231,50 @@ async fn provision(
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
-    let accounts = db::outcomes::begin(pool, op, server.id, only_account).await?;
-    db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
-    db::operations::log(
-        pool,
-        op,
-        Level::Debug,
-        &format!(
-            "Server {} started: {} account(s)",
-            server.name,
-            accounts.len()
-        ),
-        at.clone(),
-    )
-    .await?;
-
-    let conn = match server_conn(pool, &ctx.secrets, server).await {
-        Ok(c) => c,
+    // The job's database work and the server's version travel at the same time: the first
+    // batch waits for whichever comes last, not for their sum.
+    let prepare = async {
+        let accounts = db::outcomes::begin(pool, op, server.id, only_account).await?;
+        db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
+        db::operations::log(
+            pool,
+            op,
+            Level::Debug,
+            &format!(
+                "Server {} started: {} account(s)",
+                server.name,
+                accounts.len()
+            ),
+            at.clone(),
+        )
+        .await?;
+        let desired = Desired::load(pool, app).await?;
+        let tokens = link_tokens(ctx, app, &desired, &accounts).await?;
+        anyhow::Ok((accounts, desired, tokens))
+    };
+    // The server may have been upgraded or downgraded since it was last checked. A blip
+    // gets a second chance, as accounts do.
+    let reach = async {
+        let conn = server_conn(pool, &ctx.secrets, server).await?;
+        let client = ctx.whm.server(&conn);
+        let version = match client.version().await {
+            Err(err) if err.is_transient() => {
+                tokio::time::sleep(second_pass_pause(ctx)).await;
+                client.version().await
+            }
+            answer => answer,
+        };
+        Ok::<_, ConnectionError>((client, version))
+    };
+    let (prepared, reached) = tokio::join!(prepare, reach);
+    let (accounts, desired, tokens) = prepared?;
+    let (client, version) = match reached {
+        Ok(reached) => reached,
         Err(ConnectionError::Db(e)) => return Err(e.into()),
         Err(e) => {
             db::operations::log(pool, op, Level::Warning, &format!("{e}"), at.clone()).await?;
             return Ok(Outcome::Unreachable);
         }
-    };
-    let client = ctx.whm.server(&conn);
-
-    // The server may have been upgraded or downgraded since it was last checked. A blip
-    // gets a second chance, as accounts do.
-    let version = match client.version().await {
-        Err(err) if err.is_transient() => {
-            tokio::time::sleep(second_pass_pause(ctx)).await;
-            client.version().await
-        }
-        answer => answer,
     };
     match version {
         Ok(version) => {
@@ -278,14 +293,13 @@ async fn provision(
         }
     }
 
-    let desired = Desired::load(pool, app).await?;
     let pass = Pass {
         ctx,
         op,
-        app,
         server,
         client: &client,
         desired: &desired,
+        tokens: &tokens,
     };
     let mut tally = Tally::default();
     let Some(again) = pass.run(accounts, false, &mut tally).await? else {

@@ -128,12 +128,19 @@ fn words(err: &WhmError) -> String {
 }
 
 /// Each account's link secret for `app`, created on first use and reused ever after (so a
-/// re-created link carries the same token): one statement for all of them.
-async fn link_tokens(
+/// re-created link carries the same token), for the accounts that want links: one statement
+/// for all of them.
+pub(super) async fn link_tokens(
     ctx: &JobContext,
     app: App,
-    account_ids: &[AccountId],
+    desired: &Desired,
+    accounts: &[AccountRecord],
 ) -> anyhow::Result<HashMap<AccountId, SecretString>> {
+    let account_ids: Vec<AccountId> = accounts
+        .iter()
+        .filter(|a| !desired.wanted(a).is_empty())
+        .map(|a| a.id)
+        .collect();
     if account_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -145,7 +152,7 @@ async fn link_tokens(
             ctx.secrets.encrypt(&token)
         })
         .collect();
-    let stored = db::provisioning::link_secrets(&ctx.pool, account_ids, app, &fresh).await?;
+    let stored = db::provisioning::link_secrets(&ctx.pool, &account_ids, app, &fresh).await?;
     stored
         .into_iter()
         .map(|(id, ciphertext)| Ok((id, ctx.secrets.decrypt(&ciphertext)?)))
@@ -299,20 +306,15 @@ fn judge(account: &AccountRecord, results: &[CommandResult]) -> (AccountResult, 
 }
 
 /// Reconciles `accounts` in as few requests as the byte bound allows, plus a follow-up batch
-/// for leftovers; one result per account, in order. The error is ours (the database).
+/// for leftovers; one result per account, in order. `tokens`: their link secrets
+/// ([`link_tokens`]). No database work: only the server's answers.
 pub(super) async fn reconcile_batch(
     ctx: &JobContext,
     client: &ServerClient,
-    app: App,
     desired: &Desired,
+    tokens: &HashMap<AccountId, SecretString>,
     accounts: &[AccountRecord],
-) -> anyhow::Result<Vec<AccountResult>> {
-    let needing_tokens: Vec<AccountId> = accounts
-        .iter()
-        .filter(|a| !desired.wanted(a).is_empty())
-        .map(|a| a.id)
-        .collect();
-    let tokens = link_tokens(ctx, app, &needing_tokens).await?;
+) -> Vec<AccountResult> {
     let plans: Vec<Vec<Command>> = accounts
         .iter()
         .map(|a| plan(ctx, a, desired, tokens.get(&a.id)))
@@ -350,5 +352,5 @@ pub(super) async fn reconcile_batch(
             };
         }
     }
-    Ok(results)
+    results
 }

@@ -245,13 +245,38 @@ async fn a_job_that_keeps_failing_on_our_side_ends_as_a_failed_server_with_a_war
     let status = app.wait_idle("cpanel").await;
     assert_eq!(status["state"], "failed", "{status}");
     assert_eq!(status["operation"]["servers_failed"], 1);
+    // The server is given up once, after the queue's last attempt, not before it: wait until
+    // the queue has run every attempt, then the server must still be failed and the log must
+    // say so once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (attempts, status): (i32, String) =
+            sqlx::query_as("select attempts, status from apalis.jobs")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        if status != "Pending"
+            && status != "Queued"
+            && status != "Running"
+            && attempts >= applinks::jobs::JOB_MAX_ATTEMPTS as i32
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{attempts} {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = app.status("cpanel").await;
+    assert_eq!(status["state"], "failed", "{status}");
     let warnings = app.log_rows("cpanel", "warning").await;
-    assert!(
-        warnings.iter().any(|r| r[1] == "cp1"
-            && r[3].contains("could not finish this server")
-            && r[3].contains("storage refused")),
-        "{warnings:?}"
-    );
+    let given_up: Vec<_> = warnings
+        .iter()
+        .filter(|r| {
+            r[1] == "cp1"
+                && r[3].contains("could not finish this server")
+                && r[3].contains("storage refused")
+        })
+        .collect();
+    assert_eq!(given_up.len(), 1, "{warnings:?}");
     // Every attempt of the job failed: apalis keeps it as failed, as expected here.
     app.finish_leaving_jobs();
 }
