@@ -211,12 +211,15 @@ impl ServerClient {
         // The body, never the query string: arguments carry link tokens (whm-api.md §1).
         // Encoded once for every attempt (a batch body is some hundred KiB).
         let body = {
-            let mut body = form_urlencoded::Serializer::new(String::new());
+            // Sized for the encoded form up front (a batch body is some hundred KiB: growing
+            // it by doubling copied it several times over).
+            let raw: usize = form.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+            let mut body = form_urlencoded::Serializer::new(String::with_capacity(raw + raw / 4));
             body.append_pair("api.version", "1");
             for (name, value) in &form {
                 body.append_pair(name, value);
             }
-            body.finish()
+            bytes::Bytes::from(body.finish())
         };
         let result = async {
             if let Some(reason) = &self.unusable {
@@ -263,7 +266,7 @@ impl ServerClient {
         &self,
         http: &reqwest::Client,
         function: &str,
-        body: &str,
+        body: &bytes::Bytes,
         timeout: Duration,
         attempt: u32,
     ) -> Result<Envelope<serde_json::Value>, WhmError> {
@@ -271,7 +274,7 @@ impl ServerClient {
         let request = http
             .post(url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body.to_owned())
+            .body(body.clone())
             .timeout(timeout);
         let request = match &self.auth {
             WhmAuth::ApiToken { username, token } => {
