@@ -190,19 +190,15 @@ impl SessionStore for PgSessionStore {
             .try_with(|slot| slot.borrow().status_of)
             .ok()
             .flatten();
-        let row = match status_of {
-            None => sqlx::query(sqlx::AssertSqlSafe(SESSION.as_str()))
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?,
-            Some(app) => sqlx::query(sqlx::AssertSqlSafe(SESSION_WITH_STATUS.as_str()))
-                .bind(id.to_string())
-                .bind(app.key())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?,
+        let sql = match status_of {
+            None => SESSION.as_str(),
+            Some(_) => SESSION_WITH_STATUS.as_str(),
         };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.to_string());
+        if let Some(app) = status_of {
+            query = query.bind(app.key());
+        }
+        let row = query.fetch_optional(&self.pool).await.map_err(backend)?;
         let Some(row) = row else {
             return Ok(None);
         };

@@ -109,11 +109,14 @@ impl Pass<'_> {
         let settling = async {
             let mut again = Vec::new();
             while let Some((chunk, results)) = answered.recv().await {
-                let settled = self.settle(chunk, results, last).await;
-                let Ok((later, warnings, failed, stop)) = settled else {
-                    // No new request while the job is about to fail (the queue retries it).
-                    superseded.store(true, Ordering::Relaxed);
-                    return settled.map(|_| Vec::new());
+                let (later, warnings, failed, stop) = match self.settle(chunk, results, last).await
+                {
+                    Ok(settled) => settled,
+                    Err(e) => {
+                        // No new request while the job is about to fail (the queue retries it).
+                        superseded.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
                 };
                 if stop {
                     superseded.store(true, Ordering::Relaxed);

@@ -209,19 +209,17 @@ async fn a_signed_in_page_costs_two_statements_and_the_status_poll_one() {
         (format!("{base}/cpanel/log"), false, 2),
     ];
     for (path, json, statements) in pages {
-        let get = || {
-            let request = app.client.get(app.url(&path));
-            let request = if json {
-                request.header("accept", "application/json")
+        let get = || async {
+            if json {
+                app.get_json(&path).await
             } else {
-                request
-            };
-            request.send()
+                app.get(&path).await
+            }
         };
         // The first request of a session marks it active (a write, once a minute at most).
-        assert_eq!(get().await.unwrap().status(), StatusCode::OK, "{path}");
+        assert_eq!(get().await.status(), StatusCode::OK, "{path}");
         let before = proxy.count();
-        let r = get().await.unwrap();
+        let r = get().await;
         let after = proxy.count();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         let body = r.text().await.unwrap();
@@ -232,13 +230,7 @@ async fn a_signed_in_page_costs_two_statements_and_the_status_poll_one() {
     // What the poll read with the session is this request's, never an earlier one's: a
     // warning logged and a switch turned off show in the very next poll.
     let status = || async {
-        let r = app
-            .client
-            .get(app.url(&format!("{base}/cpanel/status")))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
+        let r = app.get_json(&format!("{base}/cpanel/status")).await;
         assert_eq!(r.status(), StatusCode::OK);
         r.json::<serde_json::Value>().await.unwrap()
     };

@@ -2,7 +2,6 @@
 //! changes their own password here. The current password is required (throttled like
 //! sign-in); the admin's other sessions end, and this one gets a new id.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -19,6 +18,7 @@ use crate::hosting::forms::FieldErrors;
 use crate::hosting::forms::admin::OwnPasswordForm;
 use crate::web::auth::CurrentAdmin;
 use crate::web::client_addr::ClientAddr;
+use crate::web::extract::Form;
 use crate::web::layout::{Chrome, flash};
 use crate::web::throttle::Verdict;
 use crate::web::{AppError, AppResult, AppState};

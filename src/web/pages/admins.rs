@@ -6,7 +6,6 @@
 //! The rules (lockout prevention, sessions ending) live in `hosting::admins`, shared with the
 //! command line; a refused change re-renders the page with 422 and saves nothing.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -22,7 +21,7 @@ use crate::hosting::admins::{self as use_case, AdminsError};
 use crate::hosting::forms::FieldErrors;
 use crate::hosting::forms::admin::{AdminForm, PasswordForm};
 use crate::web::auth::CurrentAdmin;
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 

@@ -1,6 +1,5 @@
 //! Sign-in and sign-out.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -15,6 +14,7 @@ use crate::db;
 use crate::web::SESSION_INACTIVITY;
 use crate::web::auth::{ADMIN_ID_KEY, verify_password};
 use crate::web::client_addr::ClientAddr;
+use crate::web::extract::Form;
 use crate::web::layout::{ANONYMOUS_SESSION_IDLE, Chrome, flash};
 use crate::web::throttle::Verdict;
 use crate::web::{AppError, AppResult, AppState, csrf};

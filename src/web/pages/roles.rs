@@ -6,7 +6,6 @@
 //! The rules live in `hosting::admins`: unticking *Manage Admins* on the role of the last
 //! admins who hold it is refused (422, nothing saved), as is deleting a role in use.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -22,7 +21,7 @@ use crate::domain::permission::Permission;
 use crate::hosting::admins::{self as use_case, AdminsError};
 use crate::hosting::forms::FieldErrors;
 use crate::hosting::forms::admin::RoleForm;
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 

@@ -6,7 +6,6 @@
 //! the stored value. Handlers build the [`Chrome`] only when they render, so a redirect never
 //! swallows a pending flash message.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -26,7 +25,7 @@ use crate::domain::server::Module;
 use crate::hosting::forms::{FieldErrors, ServerForm, ServerValues};
 use crate::hosting::import::{ImportError, import_accounts};
 use crate::hosting::servers::{self as service, SaveError};
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};

@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -19,7 +18,7 @@ use crate::domain::app::App;
 use crate::domain::configuration::{self, ConfigErrors, ConfigInput};
 use crate::domain::links::{self, LinkSetting};
 use crate::jobs;
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult};
 

@@ -9,7 +9,6 @@
 //! either case. The owner's own SSO permission is not offered here: the client-wide switch
 //! governs it, and the owner cannot lock only himself out.
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -25,6 +24,7 @@ use crate::db;
 use crate::db::clients::ClientUser;
 use crate::db::sso::ClientIdentity;
 use crate::hosting::forms;
+use crate::web::extract::Form;
 use crate::web::layout::{Chrome, client_flash};
 use crate::web::{AppError, AppResult, AppState};
 

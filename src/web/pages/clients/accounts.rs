@@ -1,7 +1,6 @@
 //! A client's hosting accounts, added by hand or changed in status. Each change and the
 //! operation that provisions it commit in one transaction (SPEC §5).
 
-use crate::web::extract::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use crate::db;
 use crate::domain::account::AccountStatus;
 use crate::domain::ids::{AccountId, ClientId, ServerId};
 use crate::hosting::forms::{AccountForm, FieldErrors};
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::{AppError, AppResult, AppState};
 

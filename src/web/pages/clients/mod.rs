@@ -12,7 +12,6 @@
 mod accounts;
 mod reset_token;
 
-use crate::web::extract::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -30,7 +29,7 @@ use crate::domain::account::AccountStatus;
 use crate::domain::ids::{ClientId, ServerId};
 use crate::hosting::forms::client::email_taken;
 use crate::hosting::forms::{self, AccountForm, ClientForm, FieldErrors, UserForm};
-use crate::web::extract::Path;
+use crate::web::extract::{Form, Path};
 use crate::web::layout::{Chrome, flash};
 use crate::web::paging::{ListQuery, Listing};
 use crate::web::{AppError, AppResult, AppState};
