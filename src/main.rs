@@ -4,6 +4,7 @@ use clap::Parser;
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees many small buffers on
 /// several threads, where glibc's arenas spent about a tenth of the CPU of `bench pages`.
+/// Built without transparent huge pages (Cargo.toml says why).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

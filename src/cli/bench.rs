@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
 use crate::config::ProvisioningArgs;
@@ -98,8 +97,9 @@ async fn provision(database_url: &str, args: ProvisionBench) -> anyhow::Result<(
     ));
     let url = url.to_string();
     db::migrate::connect(&url).await?.close().await;
-    // The pool grows with the worker slots: each job keeps its requests' queries in flight.
-    let pool = PgPoolOptions::new()
+    // The production pool, grown with the worker slots: each job keeps its requests' queries
+    // in flight.
+    let pool = db::migrate::pool_options()
         .max_connections((args.workers * (args.per_server_concurrency + 1) + 10) as u32)
         .connect_with(db::migrate::connect_options(&url)?)
         .await

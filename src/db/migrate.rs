@@ -26,6 +26,14 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         tracing::info!(database = %redact(url), "created the database");
     }
     let options = connect_options(url)?;
+    pool_options()
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to {}", redact(url)))
+}
+
+/// How applinks pools its connections: 20 of them (callers that run more at once raise it).
+pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(20)
         // sqlx pings every connection it hands out by default: one more round trip per
@@ -40,9 +48,6 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
                 Ok(true)
             })
         })
-        .connect_with(options)
-        .await
-        .with_context(|| format!("cannot connect to {}", redact(url)))
 }
 
 /// How applinks connects to `url`: the URL's settings, a backstop for a transaction left

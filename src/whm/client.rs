@@ -33,7 +33,8 @@ use super::types::Envelope;
 /// The longest pause between two attempts, however many there are.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 
-/// The entry point: settings plus one pooled HTTP client per server. Cheap to clone.
+/// The entry point: settings plus the pooled HTTP clients (reqwest pools connections per host,
+/// so one client serves every server). Cheap to clone.
 #[derive(Clone)]
 pub struct WhmClient {
     inner: Arc<Inner>,
@@ -41,8 +42,10 @@ pub struct WhmClient {
 
 struct Inner {
     settings: ClientSettings,
-    /// One reqwest client (its connection pool) per (base URL, verify TLS).
-    http: Mutex<HashMap<(String, bool), reqwest::Client>>,
+    /// One reqwest client (its connection pools) per TLS policy, by `verify_tls`: building
+    /// one loads the system's root certificates, which took some milliseconds of CPU per
+    /// server when each server had its own.
+    http: Mutex<HashMap<bool, reqwest::Client>>,
 }
 
 impl std::fmt::Debug for WhmClient {
@@ -95,14 +98,13 @@ impl WhmClient {
         }
     }
 
-    fn http_client(&self, base_url: &str, verify_tls: bool) -> Result<reqwest::Client, WhmError> {
+    fn http_client(&self, verify_tls: bool) -> Result<reqwest::Client, WhmError> {
         let mut cache = self
             .inner
             .http
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let key = (base_url.to_string(), verify_tls);
-        if let Some(client) = cache.get(&key) {
+        if let Some(client) = cache.get(&verify_tls) {
             return Ok(client.clone());
         }
         let client = reqwest::Client::builder()
@@ -113,7 +115,7 @@ impl WhmClient {
             .tls_danger_accept_invalid_certs(!verify_tls)
             .build()
             .map_err(|err| WhmError::new(Cause::Config, error_chain(&err)))?;
-        cache.insert(key, client.clone());
+        cache.insert(verify_tls, client.clone());
         Ok(client)
     }
 }
@@ -225,7 +227,7 @@ impl ServerClient {
             if let Some(reason) = &self.unusable {
                 return Err(WhmError::new(Cause::Config, reason.clone()));
             }
-            let http = self.whm.http_client(&self.base_url, self.verify_tls)?;
+            let http = self.whm.http_client(self.verify_tls)?;
             (|| async {
                 let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
                 let sent = std::time::Instant::now();
