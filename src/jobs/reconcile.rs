@@ -269,7 +269,7 @@ fn judge(account: &AccountRecord, results: &[CommandResult]) -> (AccountResult, 
         // metrics: per-command outcome
         match result {
             Ok(data) if i == 0 => {
-                let listed = serde_json::from_value::<LinksData>(data.clone())
+                let listed = <LinksData as serde::Deserialize>::deserialize(data)
                     .map(LinksData::apps)
                     .unwrap_or_default();
                 leftovers = listed

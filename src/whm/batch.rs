@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::metrics::WhmOutcome;
 
 use super::client::ServerClient;
-use super::command::{Args, Command};
+use super::command::Command;
 use super::error::{Cause, WhmError};
 use super::types::BatchData;
 
@@ -43,14 +43,10 @@ impl ServerClient {
     }
 
     async fn batch_uncounted(&self, commands: &[Command]) -> Result<Vec<CommandResult>, WhmError> {
-        let mut form: Args = Vec::with_capacity(commands.len() + 1);
-        form.push(("abort_on_error", "0".to_string()));
-        form.extend(
-            commands
-                .iter()
-                .map(|command| ("command", command.batch_value())),
-        );
-        let (envelope, attempts) = self.post("batch", form, commands.len()).await?;
+        let body = batch_body(commands);
+        let (envelope, attempts) = self
+            .post::<BatchData>("batch", body, commands.len())
+            .await?;
         let fail = |cause, reason: String, function: &str| {
             let mut err = WhmError::new(cause, reason);
             err.attempts = attempts;
@@ -60,17 +56,7 @@ impl ServerClient {
         };
         let outer_reason = envelope.metadata.reason.clone();
         let outer_ok = envelope.metadata.result;
-        let data = envelope
-            .data
-            .map(serde_json::from_value::<BatchData>)
-            .transpose()
-            .map_err(|err| {
-                fail(
-                    Cause::BadResponse,
-                    format!("unexpected batch data: {err}"),
-                    "batch",
-                )
-            })?;
+        let data = envelope.data;
         let results = match data {
             Some(data) if data.result.len() == commands.len() => data.result,
             // The batch itself was refused (no per-command answers).
@@ -99,4 +85,18 @@ impl ServerClient {
             })
             .collect())
     }
+}
+
+/// The body of a batch: `api.version=1`, `abort_on_error=0`, then one `command` field per
+/// command, in order. Each command is encoded straight into the body, twice over (its own
+/// arguments, then as a field value), without a string of its own on the way.
+fn batch_body(commands: &[Command]) -> bytes::Bytes {
+    let estimate: usize = commands.iter().map(Command::batch_len).sum();
+    let mut body = String::with_capacity(estimate + 64);
+    body.push_str("api.version=1&abort_on_error=0");
+    for command in commands {
+        body.push_str("&command=");
+        command.encode_batch_value(&mut body);
+    }
+    bytes::Bytes::from(body)
 }

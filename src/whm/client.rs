@@ -165,7 +165,8 @@ impl ServerClient {
 
     async fn call_uncounted<T: DeserializeOwned>(&self, command: Command) -> Result<T, WhmError> {
         let function = command.function();
-        let (envelope, attempts) = self.post(function, command.args().clone(), 1).await?;
+        let body = form_body(command.args());
+        let (envelope, attempts) = self.post::<serde_json::Value>(function, body, 1).await?;
         let fail = |cause, reason: String| {
             let mut err = WhmError::new(cause, reason);
             err.attempts = attempts;
@@ -191,14 +192,15 @@ impl ServerClient {
         Duration::from_millis(settings.timeout_ms.saturating_add(extra))
     }
 
-    /// `POST /json-api/FUNCTION` with `form` (plus `api.version=1`), retried while it fails
-    /// transiently; answers the envelope (whatever its `result`) and the attempts made.
-    pub(super) async fn post(
+    /// `POST /json-api/FUNCTION` with the form-encoded `body` (which starts with
+    /// `api.version=1`), retried while it fails transiently; answers the envelope (whatever its
+    /// `result`, its `data` read as `T`) and the attempts made.
+    pub(super) async fn post<T: DeserializeOwned>(
         &self,
         function: &'static str,
-        form: Args,
+        body: bytes::Bytes,
         commands: usize,
-    ) -> Result<(Envelope<serde_json::Value>, u32), WhmError> {
+    ) -> Result<(Envelope<T>, u32), WhmError> {
         let settings = self.whm.settings();
         let timeout = self.timeout_for(commands);
         let attempts = AtomicU32::new(0);
@@ -210,19 +212,6 @@ impl ServerClient {
             .with_factor(2.0)
             .with_jitter()
             .with_max_times(settings.retry_max_attempts.saturating_sub(1) as usize);
-        // The body, never the query string: arguments carry link tokens (whm-api.md §1).
-        // Encoded once for every attempt (a batch body is some hundred KiB).
-        let body = {
-            // Sized for the encoded form up front (a batch body is some hundred KiB: growing
-            // it by doubling copied it several times over).
-            let raw: usize = form.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
-            let mut body = form_urlencoded::Serializer::new(String::with_capacity(raw + raw / 4));
-            body.append_pair("api.version", "1");
-            for (name, value) in &form {
-                body.append_pair(name, value);
-            }
-            bytes::Bytes::from(body.finish())
-        };
         let result = async {
             if let Some(reason) = &self.unusable {
                 return Err(WhmError::new(Cause::Config, reason.clone()));
@@ -264,14 +253,14 @@ impl ServerClient {
             })
     }
 
-    async fn post_once(
+    async fn post_once<T: DeserializeOwned>(
         &self,
         http: &reqwest::Client,
         function: &str,
         body: &bytes::Bytes,
         timeout: Duration,
         attempt: u32,
-    ) -> Result<Envelope<serde_json::Value>, WhmError> {
+    ) -> Result<Envelope<T>, WhmError> {
         let url = format!("{}/json-api/{function}", self.base_url);
         let request = http
             .post(url)
@@ -308,12 +297,11 @@ impl ServerClient {
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(WhmError::new(Cause::AccessDenied, "Access denied"));
         }
-        let envelope = serde_json::from_slice::<Envelope<serde_json::Value>>(&body);
         if !status.is_success() {
-            let reason = match &envelope {
-                Ok(envelope) if !envelope.metadata.reason.is_empty() => {
-                    envelope.metadata.reason.clone()
-                }
+            // The reason, whatever the data: an error page's `data` need not be `T`.
+            let envelope = serde_json::from_slice::<Envelope<serde::de::IgnoredAny>>(&body);
+            let reason = match envelope {
+                Ok(envelope) if !envelope.metadata.reason.is_empty() => envelope.metadata.reason,
                 _ => format!(
                     "HTTP {} {}",
                     status.as_u16(),
@@ -324,13 +312,28 @@ impl ServerClient {
             };
             return Err(WhmError::new(Cause::Http(status.as_u16()), reason));
         }
-        envelope.map_err(|err| {
-            WhmError::new(
-                Cause::BadResponse,
-                format!("not the WHM JSON envelope: {err}"),
-            )
+        // Read straight into `T`, not through a `Value` of the whole answer (a batch's answer
+        // is a few hundred envelopes).
+        serde_json::from_slice::<Envelope<T>>(&body).map_err(|err| {
+            let what = if serde_json::from_slice::<Envelope<serde::de::IgnoredAny>>(&body).is_ok() {
+                "unexpected data"
+            } else {
+                "not the WHM JSON envelope"
+            };
+            WhmError::new(Cause::BadResponse, format!("{what}: {err}"))
         })
     }
+}
+
+/// `api.version=1` and `form`, form-encoded: the body of a single call (arguments travel in
+/// the body, never the query string: they carry link tokens, whm-api.md §1).
+fn form_body(form: &Args) -> bytes::Bytes {
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    body.append_pair("api.version", "1");
+    for (name, value) in form {
+        body.append_pair(name, value);
+    }
+    bytes::Bytes::from(body.finish())
 }
 
 impl ServerClient {

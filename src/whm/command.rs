@@ -44,6 +44,8 @@ impl Command {
 
     /// `FUNCTION?ARGS`, the value of one `command` field of a batch: the call's own
     /// form-encoded arguments, `api.version=1` first (whm-api.md §2).
+    /// (The batch body is encoded by [`Command::encode_batch_value`]; this is its reference.)
+    #[cfg(test)]
     pub(super) fn batch_value(&self) -> String {
         let mut query = form_urlencoded::Serializer::new(String::new());
         query.append_pair("api.version", "1");
@@ -51,6 +53,29 @@ impl Command {
             query.append_pair(name, value);
         }
         format!("{}?{}", self.function, query.finish())
+    }
+
+    /// Appends [`Command::batch_value`] form-encoded (as the value of a body field) to `out`.
+    pub(super) fn encode_batch_value(&self, out: &mut String) {
+        // Encoding goes byte by byte, so the value's encoding is its pieces' encodings one
+        // after another: the separators and the function name are encoded once (as part of
+        // the field value), names and values twice (as arguments, then as part of the value).
+        fn once(out: &mut String, raw: &str) {
+            out.extend(form_urlencoded::byte_serialize(raw.as_bytes()));
+        }
+        fn twice(out: &mut String, raw: &str) {
+            for piece in form_urlencoded::byte_serialize(raw.as_bytes()) {
+                once(out, piece);
+            }
+        }
+        once(out, self.function);
+        once(out, "?api.version=1");
+        for (name, value) in &self.args {
+            once(out, "&");
+            twice(out, name);
+            once(out, "=");
+            twice(out, value);
+        }
     }
 
     /// About the bytes this command adds to a batch body (its value is encoded once more
@@ -172,6 +197,35 @@ mod tests {
             "remove_integration_link?api.version=1&user=bob&app=applinks_a%26b"
         );
         assert!(command.batch_len() >= command.batch_value().len());
+    }
+
+    #[test]
+    fn a_command_encoded_into_a_batch_body_is_its_batch_value_encoded_as_a_field() {
+        let link = CreateLink {
+            user: "bob".into(),
+            app: "applinks_a&b=c".into(),
+            implements: "Support".into(),
+            label: "Support & Tickets 100% ünïcode + more/less?".into(),
+            subscriber_unique_id: "42".into(),
+            token: SecretString::from("t0k+en/=".to_string()),
+            autologin_token_url: Some("https://billing.example/sso/cpanel/a?b=c&d".into()),
+            url: None,
+            group_id: Some("applinks".into()),
+            order: Some("3".into()),
+            hide: false,
+            base64_png_image: Some("iVBORw0KGgo+/AAA=".into()),
+        };
+        for command in [
+            Command::create_integration_link(&link),
+            Command::remove_integration_link("bob", "applinks_x"),
+        ] {
+            let mut encoded = String::new();
+            command.encode_batch_value(&mut encoded);
+            let expected: String =
+                form_urlencoded::byte_serialize(command.batch_value().as_bytes()).collect();
+            assert_eq!(encoded, expected);
+            assert!(command.batch_len() >= encoded.len() / 2);
+        }
     }
 
     #[test]

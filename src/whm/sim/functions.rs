@@ -32,11 +32,15 @@ pub(super) fn answer_envelope(function: &str, answer: Answer) -> Envelope<Value>
     }
 }
 
-pub(super) fn dispatch(world: &mut World, version: &str, function: &str, args: &Args) -> Answer {
+/// Runs one call; the arguments are the call's own (a link keeps those it stores).
+pub(super) fn dispatch(world: &mut World, version: &str, function: &str, args: Args) -> Answer {
+    if function == "create_integration_link" {
+        return create_link(world, args);
+    }
+    let args = &args;
     match function {
         "version" => Ok(json!({ "version": version })),
         "listaccts" => Ok(listaccts(world, args)),
-        "create_integration_link" => create_link(world, args),
         "remove_integration_link" => {
             validate::all_required(args, &["user", "app"])?;
             let user = validate::user(world, args)?;
@@ -142,34 +146,29 @@ fn users_links(world: &World, user: &str) -> Value {
     Value::Object(services)
 }
 
-fn create_link(world: &mut World, args: &Args) -> Answer {
-    validate::all_required(args, &["user", "app"])?;
-    let user = validate::user(world, args)?.to_string();
-    let app = validate::file_name(args, "app")?;
-    validate::url_or_autologin(args)?;
-    validate::label(args)?;
-    validate::hide(args)?;
-    validate::order(args)?;
-    validate::link_group(args)?;
-    validate::png_image(args)?;
-    let config = args
-        .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "user" | "app" | "token" | "api.version"))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+/// The link keeps the call's arguments as its user config (all but `user`, `app`, `token`
+/// and `api.version`), and the token apart.
+fn create_link(world: &mut World, mut args: Args) -> Answer {
+    validate::all_required(&args, &["user", "app"])?;
+    let user = validate::user(world, &args)?.to_string();
+    let app = validate::file_name(&args, "app")?.to_string();
+    validate::url_or_autologin(&args)?;
+    validate::label(&args)?;
+    validate::hide(&args)?;
+    validate::order(&args)?;
+    validate::link_group(&args)?;
+    validate::png_image(&args)?;
+    let token = args.remove("token");
+    args.retain(|name, _| !matches!(name.as_str(), "user" | "app" | "api.version"));
     let link = StoredLink {
-        config,
-        token: args.get("token").cloned(),
+        config: args,
+        token,
     };
     // The link replaces whatever the app had, a token set without a link included.
     if let Some(tokens) = world.orphan_tokens.get_mut(&user) {
-        tokens.remove(app);
+        tokens.remove(&app);
     }
-    world
-        .links
-        .entry(user)
-        .or_default()
-        .insert(app.to_string(), link);
+    world.links.entry(user).or_default().insert(app, link);
     Ok(Value::Null)
 }
 

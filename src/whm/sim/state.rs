@@ -167,6 +167,10 @@ impl Faults {
 
     /// Whether a request naming `users` hangs, and whether it fails, by the per-account
     /// budgets; each budget that applies is used up by one.
+    pub fn has_user_faults(&self) -> bool {
+        !(self.error_users.is_empty() && self.hang_users.is_empty())
+    }
+
     pub fn take_user_faults(&mut self, users: &[&str]) -> (bool, bool) {
         let take = |budgets: &mut BTreeMap<String, u32>| {
             let mut hit = false;
@@ -204,6 +208,16 @@ pub struct World {
 }
 
 impl World {
+    /// Counts one call of `function` (whm-api.md §7).
+    pub fn count_call(&mut self, function: &str) {
+        match self.calls.get_mut(function) {
+            Some(calls) => *calls += 1,
+            None => {
+                self.calls.insert(function.to_string(), 1);
+            }
+        }
+    }
+
     /// `count` accounts `user0001` … with domains `user0001.example.test` and e-mails
     /// `owner0001@example.test`.
     pub fn with_accounts(count: usize, faults: Faults) -> Self {
