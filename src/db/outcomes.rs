@@ -34,47 +34,42 @@ pub struct Settled {
 
 /// The accounts a server's job reconciles, each marked pending. An operation that already
 /// names accounts on this server (a retry, or an earlier attempt of this job) keeps those;
-/// otherwise every account on the server, or just `only`.
+/// otherwise every account on the server, or just `only`. One statement (so atomic): the
+/// accounts it names now, or those named before, set back to pending.
 pub async fn begin(
     pool: &PgPool,
     op: OperationId,
     server_id: ServerId,
     only: Option<AccountId>,
 ) -> sqlx::Result<Vec<AccountRecord>> {
-    let mut tx = super::begin(pool).await?;
-    sqlx::query(
-        "insert into operation_accounts (operation_id, account_id, server_id)
-         select $1, a.id, a.server_id from accounts a
-         where a.server_id = $2 and ($3::bigint is null or a.id = $3)
-           and not exists (select 1 from operation_accounts
-                           where operation_id = $1 and server_id = $2)
-         on conflict do nothing",
-    )
-    .bind(op)
-    .bind(server_id)
-    .bind(only)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update operation_accounts set outcome = 'pending', reason = null, updated_at = now()
-         where operation_id = $1 and server_id = $2 and outcome <> 'pending'",
-    )
-    .bind(op)
-    .bind(server_id)
-    .execute(&mut *tx)
-    .await?;
-    let accounts = sqlx::query_as(
-        "select a.id, a.username, a.status from accounts a
-         join operation_accounts o on o.account_id = a.id
-         where o.operation_id = $1 and o.server_id = $2 and a.server_id = $2
+    // The statement's parts see the table as it was before the statement, hence the union of
+    // what the insert names and what was named before (of which the update sets back those
+    // that had ended).
+    sqlx::query_as(
+        "with named as (
+             insert into operation_accounts (operation_id, account_id, server_id)
+             select $1, a.id, a.server_id from accounts a
+             where a.server_id = $2 and ($3::bigint is null or a.id = $3)
+               and not exists (select 1 from operation_accounts
+                               where operation_id = $1 and server_id = $2)
+             on conflict do nothing
+             returning account_id),
+         again as (
+             update operation_accounts set outcome = 'pending', reason = null,
+                    updated_at = now()
+             where operation_id = $1 and server_id = $2 and outcome <> 'pending')
+         select a.id, a.username, a.status from accounts a
+         where a.server_id = $2
+           and (a.id in (select account_id from named)
+                or a.id in (select account_id from operation_accounts
+                            where operation_id = $1 and server_id = $2))
          order by a.username, a.id",
     )
     .bind(op)
     .bind(server_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(accounts)
+    .bind(only)
+    .fetch_all(pool)
+    .await
 }
 
 /// Settles accounts and counts them in the server's progress, in one statement; answers

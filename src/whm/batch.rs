@@ -94,9 +94,10 @@ fn batch_body(commands: &[Command]) -> bytes::Bytes {
     let estimate: usize = commands.iter().map(Command::batch_len).sum();
     let mut body = String::with_capacity(estimate + 64);
     body.push_str("api.version=1&abort_on_error=0");
+    let mut long = std::collections::HashMap::new();
     for command in commands {
         body.push_str("&command=");
-        command.encode_batch_value(&mut body);
+        command.encode_batch_value(&mut body, &mut long);
     }
     bytes::Bytes::from(body)
 }

@@ -4,9 +4,15 @@
 //!
 //! `Debug` shows the function and the argument names only: values carry link tokens.
 
+use std::collections::HashMap;
+
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::CreateLink;
+
+/// From this length on, an argument value's encoding in a batch body is kept for the next
+/// commands of the body ([`Command::encode_batch_value`]).
+const LONG_VALUE_BYTES: usize = 256;
 
 /// The arguments of one call, in the order sent.
 pub(super) type Args = Vec<(&'static str, String)>;
@@ -56,7 +62,13 @@ impl Command {
     }
 
     /// Appends [`Command::batch_value`] form-encoded (as the value of a body field) to `out`.
-    pub(super) fn encode_batch_value(&self, out: &mut String) {
+    /// `long` keeps the encodings of long argument values (the icons) across the commands of
+    /// a body: the same few icons travel with every link.
+    pub(super) fn encode_batch_value<'a>(
+        &'a self,
+        out: &mut String,
+        long: &mut HashMap<&'a str, String>,
+    ) {
         // Encoding goes byte by byte, so the value's encoding is its pieces' encodings one
         // after another: the separators and the function name are encoded once (as part of
         // the field value), names and values twice (as arguments, then as part of the value).
@@ -74,7 +86,16 @@ impl Command {
             once(out, "&");
             twice(out, name);
             once(out, "=");
-            twice(out, value);
+            if value.len() >= LONG_VALUE_BYTES {
+                let encoded = long.entry(value.as_str()).or_insert_with(|| {
+                    let mut encoded = String::new();
+                    twice(&mut encoded, value);
+                    encoded
+                });
+                out.push_str(encoded);
+            } else {
+                twice(out, value);
+            }
         }
     }
 
@@ -213,14 +234,21 @@ mod tests {
             group_id: Some("applinks".into()),
             order: Some("3".into()),
             hide: false,
-            base64_png_image: Some("iVBORw0KGgo+/AAA=".into()),
+            base64_png_image: Some(format!("iVBORw0KGgo+/AAA={}", "Ab+/".repeat(100))),
         };
         for command in [
             Command::create_integration_link(&link),
             Command::remove_integration_link("bob", "applinks_x"),
         ] {
             let mut encoded = String::new();
-            command.encode_batch_value(&mut encoded);
+            command.encode_batch_value(&mut encoded, &mut HashMap::new());
+            // Again, with the long values' encodings remembered from the first time.
+            let mut long = HashMap::new();
+            let mut first = String::new();
+            command.encode_batch_value(&mut first, &mut long);
+            let mut again = String::new();
+            command.encode_batch_value(&mut again, &mut long);
+            assert_eq!(first, again);
             let expected: String =
                 form_urlencoded::byte_serialize(command.batch_value().as_bytes()).collect();
             assert_eq!(encoded, expected);
