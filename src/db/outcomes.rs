@@ -3,7 +3,7 @@
 
 use super::provisioning::AccountRecord;
 use crate::domain::ids::{AccountId, OperationId, ServerId};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::PgExecutor;
 
 /// How one account ended in an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub struct Settled {
 /// otherwise every account on the server, or just `only`. One statement (so atomic): the
 /// accounts it names now, or those named before, set back to pending.
 pub async fn begin(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     op: OperationId,
     server_id: ServerId,
     only: Option<AccountId>,
@@ -68,7 +68,7 @@ pub async fn begin(
     .bind(op)
     .bind(server_id)
     .bind(only)
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
 }
 

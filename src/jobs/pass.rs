@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use secrecy::SecretString;
+use sqlx::PgConnection;
 
 use super::reconcile::{AccountResult, Desired, reconcile_batch};
 use super::{JobContext, log};
@@ -69,12 +70,13 @@ impl Pass<'_> {
     /// whether a newer operation took over; no request starts after it says so.
     pub(super) async fn run(
         &self,
+        conn: &mut PgConnection,
         accounts: Vec<AccountRecord>,
         last: bool,
         tally: &mut Tally,
     ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
         let ctx = self.ctx;
-        if db::operations::is_superseded(&ctx.pool, self.op).await? {
+        if db::operations::is_superseded(&mut *conn, self.op).await? {
             return Ok(None);
         }
         let concurrency = ctx.per_server_concurrency.max(1);
@@ -109,8 +111,8 @@ impl Pass<'_> {
         let settling = async {
             let mut again = Vec::new();
             while let Some((chunk, results)) = answered.recv().await {
-                let (later, warnings, failed, stop) = match self.settle(chunk, results, last).await
-                {
+                let settled = self.settle(&mut *conn, chunk, results, last).await;
+                let (later, warnings, failed, stop) = match settled {
                     Ok(settled) => settled,
                     Err(e) => {
                         // No new request while the job is about to fail (the queue retries it).
@@ -136,11 +138,11 @@ impl Pass<'_> {
     /// failures, and whether a newer operation took over.
     async fn settle(
         &self,
+        conn: &mut PgConnection,
         chunk: Vec<AccountRecord>,
         results: Vec<AccountResult>,
         last: bool,
     ) -> anyhow::Result<(Vec<AccountRecord>, usize, usize, bool)> {
-        let ctx = self.ctx;
         let (mut settled, mut later) = (Vec::new(), Vec::new());
         let (mut warnings, mut failed) = (0, 0);
         for (account, result) in chunk.into_iter().zip(results) {
@@ -152,7 +154,7 @@ impl Pass<'_> {
                 }
                 AccountResult::Unreachable { message, attempts } => {
                     log::warning_words(
-                        &ctx.pool,
+                        &mut *conn,
                         self.op,
                         self.server,
                         Some(&account.username),
@@ -169,7 +171,7 @@ impl Pass<'_> {
                     harmless,
                 } => {
                     log::warning_words(
-                        &ctx.pool,
+                        &mut *conn,
                         self.op,
                         self.server,
                         Some(&account.username),
@@ -193,7 +195,7 @@ impl Pass<'_> {
             });
         }
         let superseded =
-            db::outcomes::settle(&ctx.pool, self.op, self.server.id, &settled, warnings).await?;
+            db::outcomes::settle(&mut *conn, self.op, self.server.id, &settled, warnings).await?;
         Ok((later, warnings, failed, superseded))
     }
 }

@@ -100,7 +100,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     }
     // One job at a time per server: a superseded job may still be finishing the accounts it
     // has in flight, and its late creates must not land after the newer job's removals.
-    let lock = lock_server(pool, server.id).await?;
+    let mut lock = lock_server(pool, server.id).await?;
     if db::operations::is_superseded(pool, op).await? {
         stop_superseded(ctx, op, &server).await?;
         lock.close().await?;
@@ -116,7 +116,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
             None => Outcome::Unreachable,
         }
     } else {
-        provision(ctx, op, app, head.account_id, &server).await?
+        provision(ctx, &mut lock, op, app, head.account_id, &server).await?
     };
     lock.close().await?;
     let state = match outcome {
@@ -222,8 +222,13 @@ enum Outcome {
     Superseded,
 }
 
+/// `conn`: the job's own connection (it holds the server's lock). The job's statements run
+/// on it rather than on whichever pooled connection is free: its session has them prepared
+/// and planned after the first time, and a lock lost with its connection fails the job
+/// (the queue runs it again) instead of going unnoticed.
 async fn provision(
     ctx: &JobContext,
+    conn: &mut PgConnection,
     op: OperationId,
     app: App,
     only_account: Option<AccountId>,
@@ -234,10 +239,10 @@ async fn provision(
     // The job's database work and the server's version travel at the same time: the first
     // batch waits for whichever comes last, not for their sum.
     let prepare = async {
-        let accounts = db::outcomes::begin(pool, op, server.id, only_account).await?;
-        db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
+        let accounts = db::outcomes::begin(&mut *conn, op, server.id, only_account).await?;
+        db::operations::server_started(&mut *conn, op, server.id, accounts.len() as i64).await?;
         db::operations::log(
-            pool,
+            &mut *conn,
             op,
             Level::Debug,
             &format!(
@@ -302,7 +307,7 @@ async fn provision(
         tokens: &tokens,
     };
     let mut tally = Tally::default();
-    let Some(again) = pass.run(accounts, false, &mut tally).await? else {
+    let Some(again) = pass.run(conn, accounts, false, &mut tally).await? else {
         return Ok(Outcome::Superseded);
     };
     if !again.is_empty() {
@@ -321,7 +326,7 @@ async fn provision(
         )
         .await?;
         tokio::time::sleep(pause).await;
-        if pass.run(again, true, &mut tally).await?.is_none() {
+        if pass.run(conn, again, true, &mut tally).await?.is_none() {
             return Ok(Outcome::Superseded);
         }
     }
