@@ -200,6 +200,22 @@ pub async fn server_finished(
     Ok(())
 }
 
+/// Whether the server's part of the operation has ended (done, failed, skipped, superseded).
+pub async fn server_has_ended(
+    db: impl PgExecutor<'_>,
+    op: OperationId,
+    server_id: ServerId,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select coalesce((select state not in ('queued', 'running') from operation_servers
+                          where operation_id = $1 and server_id = $2), false)",
+    )
+    .bind(op)
+    .bind(server_id)
+    .fetch_one(db)
+    .await
+}
+
 /// Closes the operation when none of its servers is queued or running; true when this call
 /// closed it (so exactly one caller writes the closing log lines).
 pub async fn finish_if_complete(conn: &mut PgConnection, op: OperationId) -> sqlx::Result<bool> {

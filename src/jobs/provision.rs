@@ -106,6 +106,15 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         lock.close().await?;
         return Ok(());
     }
+    // The queue may deliver a job again after it ended: its acknowledgement was lost with
+    // the database, or its worker missed heartbeats during an outage and the job was handed
+    // over. Running it again would set the server's progress back to zero under an
+    // operation that may already be finished. Only the closing is left to make sure of (the
+    // first run may have stopped between the server's end and the operation's).
+    if db::operations::server_has_ended(&mut lock, op, server.id).await? {
+        lock.close().await?;
+        return close_if_complete(ctx, op, app, kind).await;
+    }
 
     let outcome = if kind == Kind::ResetToken {
         match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {

@@ -379,3 +379,45 @@ async fn the_page_and_sso_benchmarks_print_every_figure_and_exit() {
         }
     }
 }
+
+/// The queue may deliver a job again after it ended (its acknowledgement lost with the
+/// database, or its worker's heartbeat missed during an outage, as in `chaos`): the second
+/// run sends nothing and leaves the finished operation's progress as it was. Before, it set
+/// the server back to running with no account done, under an operation already finished.
+#[tokio::test]
+async fn a_job_delivered_again_after_it_ended_changes_nothing() {
+    let app = spawn_app_with_workers(2).await;
+    app.login_full_admin().await;
+    let sim = start_sim(5, "cpanel", "11.134.0.5").await;
+    let server_id = app.add_server("cp1", &sim, "cpanel").await;
+    app.add_accounts(server_id, &sim_users(5)).await;
+    app.enable("cpanel").await;
+    let before = app.wait_idle("cpanel").await;
+    assert_eq!(before["state"], "active", "{before}");
+    assert_eq!(before["operation"]["accounts_done"], 5, "{before}");
+    let requests = sim.requests();
+
+    let ctx = applinks::startup::job_context(
+        app.pool.clone(),
+        app.secrets.clone(),
+        &app.url(""),
+        &crate::helpers::fast_provisioning(),
+    );
+    let job = applinks::jobs::ProvisionServer {
+        operation_id: before["operation"]["id"].as_str().unwrap().parse().unwrap(),
+        server_id: applinks::domain::ids::ServerId(server_id),
+    };
+    applinks::jobs::provision::run(&ctx, job).await.unwrap();
+
+    assert_eq!(sim.requests(), requests, "the job ran again");
+    let after = app.status("cpanel").await;
+    assert_eq!(after, before);
+    let (state, done): (String, i32) =
+        sqlx::query_as("select state, accounts_done from operation_servers where server_id = $1")
+            .bind(server_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), done), ("done", 5));
+    app.finish().await;
+}
