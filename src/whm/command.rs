@@ -240,15 +240,13 @@ mod tests {
             Command::create_integration_link(&link),
             Command::remove_integration_link("bob", "applinks_x"),
         ] {
-            let mut encoded = String::new();
-            command.encode_batch_value(&mut encoded, &mut HashMap::new());
-            // Again, with the long values' encodings remembered from the first time.
             let mut long = HashMap::new();
-            let mut first = String::new();
-            command.encode_batch_value(&mut first, &mut long);
+            let mut encoded = String::new();
+            command.encode_batch_value(&mut encoded, &mut long);
+            // Again, with the long values' encodings remembered from the first time.
             let mut again = String::new();
             command.encode_batch_value(&mut again, &mut long);
-            assert_eq!(first, again);
+            assert_eq!(again, encoded);
             let expected: String =
                 form_urlencoded::byte_serialize(command.batch_value().as_bytes()).collect();
             assert_eq!(encoded, expected);
