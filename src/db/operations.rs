@@ -200,20 +200,38 @@ pub async fn server_finished(
     Ok(())
 }
 
-/// Whether the server's part of the operation has ended (done, failed, skipped, superseded).
-pub async fn server_has_ended(
+/// Where a server's part of an operation stands when its job is about to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// To run: the operation is current and the server's part has not ended.
+    Due,
+    /// A newer operation took over (or the operation is gone).
+    Superseded,
+    /// The server's part has ended (done, failed, skipped, superseded).
+    Ended,
+}
+
+/// [`Standing`] of the server's part of the operation, in one statement.
+pub async fn standing(
     db: impl PgExecutor<'_>,
     op: OperationId,
     server_id: ServerId,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select coalesce((select state not in ('queued', 'running') from operation_servers
-                          where operation_id = $1 and server_id = $2), false)",
+) -> sqlx::Result<Standing> {
+    let row: Option<(bool, bool)> = sqlx::query_as(
+        "select o.superseded_by is not null,
+                coalesce((select s.state not in ('queued', 'running') from operation_servers s
+                          where s.operation_id = o.id and s.server_id = $2), false)
+         from operations o where o.id = $1",
     )
     .bind(op)
     .bind(server_id)
-    .fetch_one(db)
-    .await
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        None | Some((true, _)) => Standing::Superseded,
+        Some((false, true)) => Standing::Ended,
+        Some((false, false)) => Standing::Due,
+    })
 }
 
 /// Closes the operation when none of its servers is queued or running; true when this call

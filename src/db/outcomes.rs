@@ -32,37 +32,22 @@ pub struct Settled {
     pub reason: Option<String>,
 }
 
-/// The accounts a server's job reconciles, each marked pending. An operation that already
-/// names accounts on this server (a retry, or an earlier attempt of this job) keeps those;
-/// otherwise every account on the server, or just `only`. One statement (so atomic): the
-/// accounts it names now, or those named before, set back to pending.
-pub async fn begin(
+/// The accounts a server's job reconciles: those the operation already names on this server
+/// (a retry, or an earlier attempt of this job), else every account of the server, or just
+/// `only`. A read: the job names them ([`name`]) while its first requests are on their way.
+pub async fn choose(
     db: impl PgExecutor<'_>,
     op: OperationId,
     server_id: ServerId,
     only: Option<AccountId>,
 ) -> sqlx::Result<Vec<AccountRecord>> {
-    // The statement's parts see the table as it was before the statement, hence the union of
-    // what the insert names and what was named before (of which the update sets back those
-    // that had ended).
     sqlx::query_as(
-        "with named as (
-             insert into operation_accounts (operation_id, account_id, server_id)
-             select $1, a.id, a.server_id from accounts a
-             where a.server_id = $2 and ($3::bigint is null or a.id = $3)
-               and not exists (select 1 from operation_accounts
-                               where operation_id = $1 and server_id = $2)
-             on conflict do nothing
-             returning account_id),
-         again as (
-             update operation_accounts set outcome = 'pending', reason = null,
-                    updated_at = now()
-             where operation_id = $1 and server_id = $2 and outcome <> 'pending')
+        "with named as (select account_id from operation_accounts
+                        where operation_id = $1 and server_id = $2)
          select a.id, a.username, a.status from accounts a
          where a.server_id = $2
-           and (a.id in (select account_id from named)
-                or a.id in (select account_id from operation_accounts
-                            where operation_id = $1 and server_id = $2))
+           and case when exists (select 1 from named) then a.id in (select account_id from named)
+                    else $3::bigint is null or a.id = $3 end
          order by a.username, a.id",
     )
     .bind(op)
@@ -70,6 +55,35 @@ pub async fn begin(
     .bind(only)
     .fetch_all(db)
     .await
+}
+
+/// Names `accounts` in the operation, each pending (set back to pending where it had ended),
+/// and starts the server's progress afresh with them as its total, in one statement (so
+/// atomic). An account deleted meanwhile is left out (its outcome would go with it).
+pub async fn name(
+    db: impl PgExecutor<'_>,
+    op: OperationId,
+    server_id: ServerId,
+    accounts: &[AccountId],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "with named as (
+             insert into operation_accounts (operation_id, account_id, server_id)
+             select $1, a.id, $2 from accounts a where a.id = any($3::bigint[])
+             on conflict (operation_id, account_id) do update
+                 set outcome = 'pending', reason = null, updated_at = now()
+                 where operation_accounts.outcome <> 'pending')
+         update operation_servers set state = 'running', started_at = now(), finished_at = null,
+                accounts_total = cardinality($3::bigint[]), accounts_done = 0, warnings = 0,
+                updated_at = now()
+         where operation_id = $1 and server_id = $2",
+    )
+    .bind(op)
+    .bind(server_id)
+    .bind(accounts)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Settles accounts and counts them in the server's progress, in one statement; answers
@@ -89,7 +103,7 @@ pub async fn settle(
              update operation_accounts t set outcome = u.outcome, reason = u.reason,
                     updated_at = now()
              from unnest($3::bigint[], $4::text[], $5::text[]) as u(account_id, outcome, reason)
-             where t.operation_id = $1 and t.account_id = u.account_id
+             where t.operation_id = $1 and t.server_id = $2 and t.account_id = u.account_id
              returning 1),
          progress as (
              update operation_servers set accounts_done = accounts_done + $6,

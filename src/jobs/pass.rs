@@ -17,8 +17,8 @@ use crate::db;
 use crate::db::outcomes::{Outcome as AccountOutcome, Settled};
 use crate::db::provisioning::AccountRecord;
 use crate::db::servers::Server;
-use crate::domain::ids::AccountId;
-use crate::domain::ids::OperationId;
+use crate::domain::ids::{AccountId, OperationId};
+use crate::domain::operation::Level;
 use crate::whm::client::ServerClient;
 
 /// The pause before a server's second pass (and before asking its version again): long
@@ -58,6 +58,36 @@ pub(super) struct Pass<'a> {
 /// One request's accounts with their results, on their way to being settled.
 type Answered = (Vec<AccountRecord>, Vec<AccountResult>);
 
+/// Which pass over a server's accounts.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Round<'a> {
+    /// The first: it records the job's start ([`open`]) while its first requests are on
+    /// their way, not before them.
+    First { version: &'a str },
+    /// The second and last, for the accounts whose request got no answer.
+    Last,
+}
+
+/// Records a server's job as started, in the order the status and the log show it: the
+/// accounts named in the operation, the server's progress running with them as its total,
+/// its log line, and the version the server answered (when it answered).
+pub(super) async fn open(
+    conn: &mut PgConnection,
+    op: OperationId,
+    server: &Server,
+    accounts: &[AccountRecord],
+    version: Option<&str>,
+) -> anyhow::Result<()> {
+    let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
+    db::outcomes::name(&mut *conn, op, server.id, &ids).await?;
+    let started = format!("Server {} started: {} account(s)", server.name, ids.len());
+    db::operations::log(&mut *conn, op, Level::Debug, &started, log::about(server)).await?;
+    if let Some(version) = version {
+        db::servers::set_version(&mut *conn, server.id, version).await?;
+    }
+    Ok(())
+}
+
 impl Pass<'_> {
     /// Reconciles `accounts`, `batch_accounts` per request and at most the per-server
     /// concurrency of requests in flight, settling each account as its request answers.
@@ -65,20 +95,27 @@ impl Pass<'_> {
     /// `last`, where they fail). None: a newer operation took over.
     ///
     /// The requests never wait for the database: the accounts' link secrets are read before
-    /// the first one, and each answer is settled (warnings, outcomes, progress) by a second
-    /// task while the next request of that slot is already on its way. Settling also tells
-    /// whether a newer operation took over; no request starts after it says so.
+    /// the first one, the first pass records the job's start while its first requests travel,
+    /// and each answer is settled (warnings, outcomes, progress) by a second task while the
+    /// next request of that slot is already on its way. Settling also tells whether a newer
+    /// operation took over; no request starts after it says so.
     pub(super) async fn run(
         &self,
         conn: &mut PgConnection,
         accounts: Vec<AccountRecord>,
-        last: bool,
+        round: Round<'_>,
         tally: &mut Tally,
     ) -> anyhow::Result<Option<Vec<AccountRecord>>> {
         let ctx = self.ctx;
-        if db::operations::is_superseded(&mut *conn, self.op).await? {
+        let last = matches!(round, Round::Last);
+        // The first pass follows the check made once the server was locked, moments ago.
+        if last && db::operations::is_superseded(&mut *conn, self.op).await? {
             return Ok(None);
         }
+        let opening = match round {
+            Round::First { version } => Some((accounts.clone(), version)),
+            Round::Last => None,
+        };
         let concurrency = ctx.per_server_concurrency.max(1);
         let size = accounts_per_request(accounts.len(), ctx.batch_accounts, concurrency);
         let chunks: Vec<Vec<AccountRecord>> = accounts
@@ -109,6 +146,13 @@ impl Pass<'_> {
             drop(answers);
         };
         let settling = async {
+            if let Some((accounts, version)) = opening {
+                let opened = open(&mut *conn, self.op, self.server, &accounts, Some(version)).await;
+                if let Err(e) = opened {
+                    superseded.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
             let mut again = Vec::new();
             while let Some((chunk, results)) = answered.recv().await {
                 let settled = self.settle(&mut *conn, chunk, results, last).await;

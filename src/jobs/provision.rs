@@ -7,16 +7,17 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Connection as _, PgConnection};
 
 use super::connect::{ConnectionError, server_conn};
-use super::pass::{Pass, Tally, second_pass_pause};
+use super::pass::{Pass, Round, Tally, open, second_pass_pause};
 use super::reconcile::{Desired, link_tokens};
 use super::{JOB_MAX_ATTEMPTS, JobContext, log};
 use crate::db;
-use crate::db::operations::NewEntry;
+use crate::db::operations::{NewEntry, Standing};
 use crate::db::servers::Server;
 use crate::domain::app::App;
 use crate::domain::ids::{AccountId, OperationId, ServerId};
 use crate::domain::operation::{Kind, Level, ServerState};
 use crate::domain::server::version_supports_links;
+use crate::whm::client::{ServerClient, WhmError};
 
 /// One server of one operation.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -84,11 +85,15 @@ async fn give_up(
 pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     let pool = &ctx.pool;
     let op = job.operation_id;
-    let Some(head) = db::operations::head(pool, op).await? else {
+    let (head, server) = tokio::try_join!(
+        db::operations::head(pool, op),
+        db::servers::find(pool, job.server_id)
+    )?;
+    let Some(head) = head else {
         return Ok(()); // The operation was deleted: nothing to do.
     };
     let (app, kind) = (head.app, head.kind);
-    let Some(server) = db::servers::find(pool, job.server_id).await? else {
+    let Some(server) = server else {
         // The server was removed (its progress row went with it): the operation may now be
         // complete without it.
         return close_if_complete(ctx, op, app, kind).await;
@@ -98,26 +103,13 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
-    // One job at a time per server: a superseded job may still be finishing the accounts it
-    // has in flight, and its late creates must not land after the newer job's removals.
-    let mut lock = lock_server(pool, server.id).await?;
-    if db::operations::is_superseded(pool, op).await? {
-        stop_superseded(ctx, op, &server).await?;
-        lock.close().await?;
-        return Ok(());
-    }
-    // The queue may deliver a job again after it ended: its acknowledgement was lost with
-    // the database, or its worker missed heartbeats during an outage and the job was handed
-    // over. Running it again would set the server's progress back to zero under an
-    // operation that may already be finished. Only the closing is left to make sure of (the
-    // first run may have stopped between the server's end and the operation's).
-    if db::operations::server_has_ended(&mut lock, op, server.id).await? {
-        lock.close().await?;
-        return close_if_complete(ctx, op, app, kind).await;
-    }
-
     let outcome = if kind == Kind::ResetToken {
-        match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
+        let Some(lock) = take(ctx, op, &server, app, kind).await? else {
+            return Ok(());
+        };
+        let pushed = super::reset_token::push(ctx, op, app, head.account_id, &server).await?;
+        lock.close().await?;
+        match pushed {
             Some(warnings) => Outcome::Done {
                 warnings,
                 failed: warnings,
@@ -125,9 +117,17 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
             None => Outcome::Unreachable,
         }
     } else {
-        provision(ctx, &mut lock, op, app, head.account_id, &server).await?
+        // The server's version travels while the job waits for the server's lock and reads
+        // what it needs; a job that stops before it needs the answer drops the call.
+        let mut reach = std::pin::pin!(futures::future::maybe_done(reach(ctx, &server)));
+        let Some(mut lock) = alongside(take(ctx, op, &server, app, kind), reach.as_mut()).await?
+        else {
+            return Ok(());
+        };
+        let outcome = provision(ctx, &mut lock, op, app, head.account_id, &server, reach).await?;
+        lock.close().await?;
+        outcome
     };
-    lock.close().await?;
     let state = match outcome {
         Outcome::Done { failed: 0, .. } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
@@ -148,8 +148,50 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         )
         .await?;
     }
-
     close_if_complete(ctx, op, app, kind).await
+}
+
+/// Takes the server's lock for the job, unless the job has nothing left to do: a newer
+/// operation took over (the server is then marked superseded), or the server's part already
+/// ended. The queue may deliver a job again after it ended: its acknowledgement was lost with
+/// the database, or its worker missed heartbeats during an outage and the job was handed over.
+/// Running it again would set the server's progress back to zero under an operation that may
+/// already be finished; only the closing is left to make sure of (the first run may have
+/// stopped between the server's end and the operation's).
+async fn take(
+    ctx: &JobContext,
+    op: OperationId,
+    server: &Server,
+    app: App,
+    kind: Kind,
+) -> anyhow::Result<Option<PgConnection>> {
+    // One job at a time per server: a superseded job may still be finishing the accounts it
+    // has in flight, and its late creates must not land after the newer job's removals.
+    let mut lock = lock_server(&ctx.pool, server.id).await?;
+    let standing = db::operations::standing(&mut lock, op, server.id).await?;
+    if standing == Standing::Due {
+        return Ok(Some(lock));
+    }
+    lock.close().await?;
+    match standing {
+        Standing::Superseded => stop_superseded(ctx, op, server).await?,
+        _ => close_if_complete(ctx, op, app, kind).await?,
+    }
+    Ok(None)
+}
+
+/// Runs `work` to its end while `side` makes progress too (it may end before or after).
+async fn alongside<T, F: Future>(
+    work: impl Future<Output = T>,
+    mut side: std::pin::Pin<&mut futures::future::MaybeDone<F>>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        // A finished `MaybeDone` answers ready again without polling what it wrapped.
+        let _ = side.as_mut().poll(cx);
+        work.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// Closes the operation when no server of it is left to run, with its closing log lines
@@ -231,10 +273,32 @@ enum Outcome {
     Superseded,
 }
 
+/// The server's WHM client and its version (`Err` when it did not answer). A blip gets a
+/// second chance, as accounts do: the server may have been upgraded or downgraded since it
+/// was last checked.
+type Reached = Result<(ServerClient, Result<String, WhmError>), ConnectionError>;
+
+async fn reach(ctx: &JobContext, server: &Server) -> Reached {
+    let conn = server_conn(&ctx.pool, &ctx.secrets, server).await?;
+    let client = ctx.whm.server(&conn);
+    let version = match client.version().await {
+        Err(err) if err.is_transient() => {
+            tokio::time::sleep(second_pass_pause(ctx)).await;
+            client.version().await
+        }
+        answer => answer,
+    };
+    Ok((client, version))
+}
+
 /// `conn`: the job's own connection (it holds the server's lock). The job's statements run
 /// on it rather than on whichever pooled connection is free: its session has them prepared
 /// and planned after the first time, and a lock lost with its connection fails the job
 /// (the queue runs it again) instead of going unnoticed.
+///
+/// Before the first request, only what it needs: the accounts, the desired links, the link
+/// secrets, and the server's version (`reach`, already on its way). Naming the accounts in
+/// the operation and starting the server's progress happen while the first requests travel.
 async fn provision(
     ctx: &JobContext,
     conn: &mut PgConnection,
@@ -242,69 +306,48 @@ async fn provision(
     app: App,
     only_account: Option<AccountId>,
     server: &Server,
+    mut reach: std::pin::Pin<&mut futures::future::MaybeDone<impl Future<Output = Reached>>>,
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
-    // The job's database work and the server's version travel at the same time: the first
-    // batch waits for whichever comes last, not for their sum.
     let prepare = async {
-        let accounts = db::outcomes::begin(&mut *conn, op, server.id, only_account).await?;
-        db::operations::server_started(&mut *conn, op, server.id, accounts.len() as i64).await?;
-        db::operations::log(
-            &mut *conn,
-            op,
-            Level::Debug,
-            &format!(
-                "Server {} started: {} account(s)",
-                server.name,
-                accounts.len()
-            ),
-            at.clone(),
-        )
-        .await?;
-        let desired = Desired::load(pool, app).await?;
-        let tokens = link_tokens(ctx, app, &desired, &accounts).await?;
+        let (accounts, desired) = tokio::try_join!(
+            async {
+                anyhow::Ok(db::outcomes::choose(&mut *conn, op, server.id, only_account).await?)
+            },
+            Desired::load(pool, app),
+        )?;
+        let tokens = link_tokens(ctx, &mut *conn, app, &desired, &accounts).await?;
         anyhow::Ok((accounts, desired, tokens))
     };
-    // The server may have been upgraded or downgraded since it was last checked. A blip
-    // gets a second chance, as accounts do.
-    let reach = async {
-        let conn = server_conn(pool, &ctx.secrets, server).await?;
-        let client = ctx.whm.server(&conn);
-        let version = match client.version().await {
-            Err(err) if err.is_transient() => {
-                tokio::time::sleep(second_pass_pause(ctx)).await;
-                client.version().await
-            }
-            answer => answer,
-        };
-        Ok::<_, ConnectionError>((client, version))
-    };
-    let (prepared, reached) = tokio::join!(prepare, reach);
-    let (accounts, desired, tokens) = prepared?;
+    let (accounts, desired, tokens) = alongside(prepare, reach.as_mut()).await?;
+    reach.as_mut().await;
+    let reached = reach
+        .take_output()
+        .expect("the server's version was awaited just now");
     let (client, version) = match reached {
         Ok(reached) => reached,
         Err(ConnectionError::Db(e)) => return Err(e.into()),
         Err(e) => {
+            open(conn, op, server, &accounts, None).await?;
             db::operations::log(pool, op, Level::Warning, &format!("{e}"), at.clone()).await?;
             return Ok(Outcome::Unreachable);
         }
     };
-    match version {
-        Ok(version) => {
-            db::servers::set_version(pool, server.id, &version).await?;
-            if !version_supports_links(Some(&version)) {
-                let mut updated = server.clone();
-                updated.version = Some(version);
-                let mut c = pool.acquire().await?;
-                log::too_old(&mut c, op, &updated).await?;
-                return Ok(Outcome::TooOld);
-            }
-        }
+    let version = match version {
+        Ok(version) => version,
         Err(err) => {
+            open(conn, op, server, &accounts, None).await?;
             log::warning(pool, op, server, None, &err).await?;
             return Ok(Outcome::Unreachable);
         }
+    };
+    if !version_supports_links(Some(&version)) {
+        open(conn, op, server, &accounts, Some(&version)).await?;
+        let mut updated = server.clone();
+        updated.version = Some(version);
+        log::too_old(conn, op, &updated).await?;
+        return Ok(Outcome::TooOld);
     }
 
     let pass = Pass {
@@ -316,7 +359,8 @@ async fn provision(
         tokens: &tokens,
     };
     let mut tally = Tally::default();
-    let Some(again) = pass.run(conn, accounts, false, &mut tally).await? else {
+    let first = Round::First { version: &version };
+    let Some(again) = pass.run(conn, accounts, first, &mut tally).await? else {
         return Ok(Outcome::Superseded);
     };
     if !again.is_empty() {
@@ -335,7 +379,11 @@ async fn provision(
         )
         .await?;
         tokio::time::sleep(pause).await;
-        if pass.run(conn, again, true, &mut tally).await?.is_none() {
+        if pass
+            .run(conn, again, Round::Last, &mut tally)
+            .await?
+            .is_none()
+        {
             return Ok(Outcome::Superseded);
         }
     }

@@ -37,9 +37,13 @@ pub(super) struct Desired {
 
 impl Desired {
     pub(super) async fn load(pool: &sqlx::PgPool, app: App) -> anyhow::Result<Self> {
-        let enabled = db::applications::is_enabled(pool, app).await?;
+        // At the same time: a job's first requests wait for them.
+        let (enabled, config, group_label) = tokio::try_join!(
+            db::applications::is_enabled(pool, app),
+            db::links::load(pool, app),
+            db::applications::group_label(pool, app),
+        )?;
         let shown = if enabled {
-            let config = db::links::load(pool, app).await?;
             config
                 .into_iter()
                 .filter(|l| l.shown && l.def().is_some())
@@ -56,7 +60,7 @@ impl Desired {
             .collect();
         Ok(Self {
             shown,
-            group_label: db::applications::group_label(pool, app).await?,
+            group_label,
             icons,
         })
     }
@@ -132,6 +136,7 @@ fn words(err: &WhmError) -> String {
 /// for all of them.
 pub(super) async fn link_tokens(
     ctx: &JobContext,
+    conn: impl sqlx::PgExecutor<'_>,
     app: App,
     desired: &Desired,
     accounts: &[AccountRecord],
@@ -152,7 +157,7 @@ pub(super) async fn link_tokens(
             ctx.secrets.encrypt(&token)
         })
         .collect();
-    let stored = db::provisioning::link_secrets(&ctx.pool, &account_ids, app, &fresh).await?;
+    let stored = db::provisioning::link_secrets(conn, &account_ids, app, &fresh).await?;
     stored
         .into_iter()
         .map(|(id, ciphertext)| Ok((id, ctx.secrets.decrypt(&ciphertext)?)))

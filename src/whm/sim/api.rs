@@ -23,8 +23,8 @@ use subtle::ConstantTimeEq;
 
 use super::Sim;
 use super::batch;
+use super::fields::{self, Command};
 use super::functions::{Answer, answer_envelope, dispatch};
-use super::validate::Args;
 
 /// The largest request body the API reads: icons are a few KB, so this leaves ample room
 /// while keeping a runaway client from filling the memory.
@@ -47,11 +47,8 @@ pub(super) async fn call(
     };
     let query = query.unwrap_or_default();
     let is_batch = function == "batch";
-    let (args, command_values) = fields(&query, &form, is_batch);
-    let commands: Vec<batch::Command> = command_values
-        .into_iter()
-        .map(batch::Command::new)
-        .collect();
+    let (args, command_values) = fields::read(&query, &form, is_batch);
+    let commands: Vec<Command> = command_values.into_iter().map(Command::new).collect();
     let faults = {
         let mut world = sim.world.lock();
         world.requests += 1;
@@ -84,7 +81,7 @@ pub(super) async fn call(
     } else {
         let mut users: Vec<String> = commands
             .iter()
-            .filter_map(batch::Command::user)
+            .filter_map(Command::user)
             .chain(args.get("user").cloned())
             .collect();
         users.sort_unstable();
@@ -140,24 +137,6 @@ fn is_form(headers: &HeaderMap) -> bool {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         })
-}
-
-/// The body's form fields, then the query string's, decoded in one pass: the arguments (the
-/// first value of a name wins) and, for a `batch`, every `command` value in order (a batch body
-/// is mostly commands: decoding it twice cost the simulator a tenth of a benchmark's CPU).
-fn fields(query: &str, body: &[u8], is_batch: bool) -> (Args, Vec<String>) {
-    let mut args = Args::new();
-    let mut commands = Vec::new();
-    for (name, value) in
-        form_urlencoded::parse(body).chain(form_urlencoded::parse(query.as_bytes()))
-    {
-        if is_batch && name == "command" {
-            commands.push(value.into_owned());
-        } else {
-            args.entry(name.into_owned()).or_insert(value.into_owned());
-        }
-    }
-    (args, commands)
 }
 
 impl Sim {

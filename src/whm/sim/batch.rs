@@ -17,55 +17,10 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::Sim;
+use super::fields::{Command, Decoded};
 use super::functions::{answer_envelope, dispatch};
 use super::validate::Args;
 use crate::whm::types::{Envelope, Metadata};
-
-/// One `command` field of a batch, decoded once: `FUNCTION?ARGS`. Its arguments are read
-/// when the command runs, as the server works through the batch one command after another:
-/// reading every command's arguments when the request arrived cost the simulators a tenth of
-/// a benchmark's CPU, all of it at the moment many requests arrive together.
-pub(super) struct Command {
-    value: String,
-    /// Where the function's name ends (the first `?`, or the end).
-    function_end: usize,
-}
-
-impl Command {
-    pub(super) fn new(value: String) -> Self {
-        let function_end = value.find('?').unwrap_or(value.len());
-        Self {
-            value,
-            function_end,
-        }
-    }
-
-    pub(super) fn function(&self) -> &str {
-        &self.value[..self.function_end]
-    }
-
-    /// The command's own arguments (the first value of a repeated name).
-    pub(super) fn args(&self) -> Args {
-        let mut parsed = Args::new();
-        for (name, value) in form_urlencoded::parse(self.query().as_bytes()) {
-            parsed
-                .entry(name.into_owned())
-                .or_insert(value.into_owned());
-        }
-        parsed
-    }
-
-    /// The command's `user` argument, if any (the first one), without reading the others.
-    pub(super) fn user(&self) -> Option<String> {
-        form_urlencoded::parse(self.query().as_bytes())
-            .find(|(name, _)| name == "user")
-            .map(|(_, value)| value.into_owned())
-    }
-
-    fn query(&self) -> &str {
-        self.value.get(self.function_end + 1..).unwrap_or_default()
-    }
-}
 
 /// The server's own work within one request: `command_ms` per command, one after another.
 /// Deadlines count from the start, so timer granularity does not add up over many commands.
@@ -108,13 +63,14 @@ pub(super) async fn run(
     let abort_on_error = args.get("abort_on_error").map(String::as_str) == Some("1");
     let mut results = Vec::with_capacity(commands.len());
     let mut first_failure: Option<String> = None;
+    let mut decoded = Decoded::new();
     for command in &commands {
         pace.next().await;
         let function = command.function();
         let answer = if function == "batch" {
             Err("The “batch” function cannot be called inside a batch.".to_string())
         } else {
-            let args = command.args();
+            let args = command.args(&mut decoded);
             let mut world = sim.world.lock();
             dispatch(&mut world, &sim.version, function, args)
         };

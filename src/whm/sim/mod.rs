@@ -20,6 +20,7 @@ mod batch;
 mod config;
 mod control;
 mod cpanel;
+mod fields;
 mod functions;
 pub mod state;
 mod validate;
@@ -130,6 +131,9 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<SimHandle> {
     let app = router(sim.clone());
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 // An error means the sender is gone: stop as well.
