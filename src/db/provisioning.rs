@@ -100,7 +100,9 @@ pub async fn replace_link_secret(
 }
 
 /// [`link_secret`] for many accounts in one statement: each account's encrypted secret,
-/// created from its entry in `new_ciphertexts` where it has none yet.
+/// created from its entry in `new_ciphertexts` where it has none yet. Secrets that exist are
+/// read, not rewritten (every operation after the first finds them all); an account whose
+/// secret another transaction created meanwhile gets that one, as in [`link_secret`].
 pub async fn link_secrets(
     db: impl PgExecutor<'_>,
     account_ids: &[AccountId],
@@ -108,10 +110,19 @@ pub async fn link_secrets(
     new_ciphertexts: &[Vec<u8>],
 ) -> sqlx::Result<Vec<(AccountId, Vec<u8>)>> {
     sqlx::query_as(
-        "insert into account_link_secrets (account_id, app, token_ciphertext)
-         select u.account_id, $2, u.token from unnest($1::bigint[], $3::bytea[]) as u(account_id, token)
-         on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
-         returning account_id, token_ciphertext",
+        "with stored as (
+             select account_id, token_ciphertext from account_link_secrets
+             where app = $2 and account_id = any($1::bigint[])),
+         created as (
+             insert into account_link_secrets (account_id, app, token_ciphertext)
+             select u.account_id, $2, u.token
+             from unnest($1::bigint[], $3::bytea[]) as u(account_id, token)
+             where u.account_id not in (select account_id from stored)
+             on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
+             returning account_id, token_ciphertext)
+         select account_id, token_ciphertext from stored
+         union all
+         select account_id, token_ciphertext from created",
     )
     .bind(account_ids)
     .bind(app.key())

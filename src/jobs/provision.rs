@@ -117,13 +117,12 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
             None => Outcome::Unreachable,
         }
     } else {
-        // The server's version travels while the job waits for the server's lock and reads
-        // what it needs; a job that stops before it needs the answer drops the call.
-        let mut reach = std::pin::pin!(futures::future::maybe_done(reach(ctx, &server)));
-        let Some(mut lock) = alongside(take(ctx, op, &server, app, kind), reach.as_mut()).await?
-        else {
+        let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
             return Ok(());
         };
+        // The server's version travels while the job reads what its first requests need (a
+        // job with nothing left to do never calls the server).
+        let reach = std::pin::pin!(futures::future::maybe_done(reach(ctx, &server)));
         let outcome = provision(ctx, &mut lock, op, app, head.account_id, &server, reach).await?;
         lock.close().await?;
         outcome

@@ -187,7 +187,7 @@ fn plan(
         let token = token.map_or("", |t| t.expose_secret());
         for link in wanted {
             let Some(def) = link.def() else { continue };
-            commands.push(Command::create_integration_link(&CreateLink {
+            commands.push(Command::create_integration_link_from(CreateLink {
                 user: user.to_string(),
                 app: links::cpanel_app(&link.key),
                 implements: def.group.implements().to_string(),

@@ -11,8 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::types::CreateLink;
 
 /// From this length on, an argument value's encoding in a batch body is kept for the next
-/// commands of the body ([`Command::encode_batch_value`]).
-const LONG_VALUE_BYTES: usize = 256;
+/// commands of the body ([`Command::encode_batch_value`]): an icon, a URL or a label recurs in
+/// every account's link, a link token in each of the account's links.
+const LONG_VALUE_BYTES: usize = 16;
 
 /// The arguments of one call, in the order sent.
 pub(super) type Args = Vec<(&'static str, String)>;
@@ -62,8 +63,8 @@ impl Command {
     }
 
     /// Appends [`Command::batch_value`] form-encoded (as the value of a body field) to `out`.
-    /// `long` keeps the encodings of long argument values (the icons) across the commands of
-    /// a body: the same few icons travel with every link.
+    /// `long` keeps the encodings of long argument values across the commands of a body: the
+    /// same few icons, URLs and labels travel with every account's links.
     pub(super) fn encode_batch_value<'a>(
         &'a self,
         out: &mut String,
@@ -121,27 +122,47 @@ impl Command {
 
     /// `create_integration_link`; optional arguments that are empty are left out.
     pub fn create_integration_link(link: &CreateLink) -> Self {
-        let mut args: Args = vec![("user", link.user.clone()), ("app", link.app.clone())];
+        Self::create_integration_link_from(link.clone())
+    }
+
+    /// [`Command::create_integration_link`], taking the link's values instead of copying them
+    /// (a job plans thousands of links).
+    pub fn create_integration_link_from(link: CreateLink) -> Self {
+        let CreateLink {
+            user,
+            app,
+            implements,
+            label,
+            subscriber_unique_id,
+            token,
+            autologin_token_url,
+            url,
+            group_id,
+            order,
+            hide,
+            base64_png_image,
+        } = link;
+        let mut args: Args = vec![("user", user), ("app", app)];
         let optional = [
-            ("implements", Some(&link.implements)),
-            ("label", Some(&link.label)),
-            ("subscriber_unique_id", Some(&link.subscriber_unique_id)),
-            ("autologin_token_url", link.autologin_token_url.as_ref()),
-            ("url", link.url.as_ref()),
-            ("group_id", link.group_id.as_ref()),
-            ("order", link.order.as_ref()),
-            ("base64_png_image", link.base64_png_image.as_ref()),
+            ("implements", Some(implements)),
+            ("label", Some(label)),
+            ("subscriber_unique_id", Some(subscriber_unique_id)),
+            ("autologin_token_url", autologin_token_url),
+            ("url", url),
+            ("group_id", group_id),
+            ("order", order),
+            ("base64_png_image", base64_png_image),
         ];
         for (name, value) in optional {
             if let Some(value) = value.filter(|value| !value.is_empty()) {
-                args.push((name, value.clone()));
+                args.push((name, value));
             }
         }
-        let token = link.token.expose_secret();
+        let token = token.expose_secret();
         if !token.is_empty() {
             args.push(("token", token.to_string()));
         }
-        args.push(("hide", if link.hide { "1" } else { "0" }.to_string()));
+        args.push(("hide", if hide { "1" } else { "0" }.to_string()));
         Self::new("create_integration_link", args)
     }
 

@@ -7,8 +7,9 @@
 //! it came at the worst moment, when many requests arrive together. So a command keeps its
 //! field's encoded text and is read when it runs, one pair at a time: its pairs are the pieces
 //! between the encoded separators (`%26`, an `&` once decoded; no escape can span one, so the
-//! pieces decode to exactly what the whole would). A long piece (an icon) is decoded once per
-//! request, however many links carry it. All decoding is `form_urlencoded`'s own.
+//! pieces decode to exactly what the whole would). A piece is decoded once per request, however
+//! many commands carry it: most of a link's pairs (its icon, label, URLs, group) are the same
+//! in every account's link. All decoding is `form_urlencoded`'s own.
 
 use std::collections::HashMap;
 
@@ -78,10 +79,7 @@ fn pieces(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Pieces at least this long are decoded once per request ([`Decoded`]).
-const LONG_PIECE: usize = 256;
-
-/// A request's long pieces, decoded: the name and value of the pair each holds.
+/// A request's pieces, decoded: the name and value of the pair each holds.
 pub(super) type Decoded = HashMap<Bytes, Option<(String, String)>>;
 
 /// One `command` field of a batch: `FUNCTION?ARGS`, the function's name decoded when the
@@ -129,8 +127,8 @@ impl Command {
         &self.function
     }
 
-    /// The command's own arguments (the first value of a repeated name); long pieces come
-    /// from, or go to, the request's `decoded`.
+    /// The command's own arguments (the first value of a repeated name); pieces come from,
+    /// or go to, the request's `decoded`.
     pub(super) fn args(&self, decoded: &mut Decoded) -> Args {
         let mut args = Args::new();
         let mut add = |pair: Option<(String, String)>| {
@@ -141,15 +139,10 @@ impl Command {
         add(pair(self.first.as_bytes()));
         if self.rest < self.raw.len() {
             for piece in pieces(&self.raw[self.rest..]) {
-                if piece.len() >= LONG_PIECE {
-                    let key = self.raw.slice_ref(piece);
-                    add(decoded
-                        .entry(key)
-                        .or_insert_with(|| pair(decode(piece).as_bytes()))
-                        .clone());
-                } else {
-                    add(pair(decode(piece).as_bytes()));
-                }
+                let known = decoded
+                    .entry(self.raw.slice_ref(piece))
+                    .or_insert_with(|| pair(decode(piece).as_bytes()));
+                add(known.clone());
             }
         }
         args
@@ -202,6 +195,7 @@ mod tests {
             encoded(&format!("create_integration_link?{inner}")),
             encoded("version"),
             encoded("a&b?x=1"),
+            encoded("f?a=1&&b=2&"),
             encoded("list_integration_links?user=al+ice"),
             // Unencoded characters a lenient client may leave: `?`, `=`, `+`, stray `%`.
             "create_integration_link?user=bob%26app=x+y%26z=%%26w=%2".to_string(),
@@ -213,10 +207,17 @@ mod tests {
             let (function, args) = whole(&field);
             assert_eq!(command.function(), function, "{field}");
             assert_eq!(command.args(&mut decoded), args, "{field}");
-            // Again, with the long pieces now known.
+            // Again, with the pieces now known.
             assert_eq!(command.args(&mut decoded), args, "{field}");
         }
-        assert_eq!(decoded.len(), 1, "the icon is decoded once");
+        let icons = decoded
+            .values()
+            .filter(|pair| {
+                pair.as_ref()
+                    .is_some_and(|(name, _)| name == "base64_png_image")
+            })
+            .count();
+        assert_eq!(icons, 1, "the icon is decoded once");
     }
 
     #[test]
