@@ -120,10 +120,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
             return Ok(());
         };
-        // The server's version travels while the job reads what its first requests need (a
-        // job with nothing left to do never calls the server).
-        let reach = std::pin::pin!(futures::future::maybe_done(reach(ctx, &server)));
-        let outcome = provision(ctx, &mut lock, op, app, head.account_id, &server, reach).await?;
+        let outcome = provision(ctx, &mut lock, op, app, head.account_id, &server).await?;
         lock.close().await?;
         outcome
     };
@@ -177,20 +174,6 @@ async fn take(
         _ => close_if_complete(ctx, op, app, kind).await?,
     }
     Ok(None)
-}
-
-/// Runs `work` to its end while `side` makes progress too (it may end before or after).
-async fn alongside<T, F: Future>(
-    work: impl Future<Output = T>,
-    mut side: std::pin::Pin<&mut futures::future::MaybeDone<F>>,
-) -> T {
-    let mut work = std::pin::pin!(work);
-    std::future::poll_fn(|cx| {
-        // A finished `MaybeDone` answers ready again without polling what it wrapped.
-        let _ = side.as_mut().poll(cx);
-        work.as_mut().poll(cx)
-    })
-    .await
 }
 
 /// Closes the operation when no server of it is left to run, with its closing log lines
@@ -295,9 +278,10 @@ async fn reach(ctx: &JobContext, server: &Server) -> Reached {
 /// and planned after the first time, and a lock lost with its connection fails the job
 /// (the queue runs it again) instead of going unnoticed.
 ///
-/// Before the first request, only what it needs: the accounts, the desired links, the link
-/// secrets, and the server's version (`reach`, already on its way). Naming the accounts in
-/// the operation and starting the server's progress happen while the first requests travel.
+/// Before the first request, only what it needs: the accounts, the desired links and the link
+/// secrets, while the server's version travels (a job with nothing left to do, stopped by
+/// [`take`], never calls the server). Naming the accounts in the operation and starting the
+/// server's progress happen while the first requests travel.
 async fn provision(
     ctx: &JobContext,
     conn: &mut PgConnection,
@@ -305,7 +289,6 @@ async fn provision(
     app: App,
     only_account: Option<AccountId>,
     server: &Server,
-    mut reach: std::pin::Pin<&mut futures::future::MaybeDone<impl Future<Output = Reached>>>,
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
@@ -319,11 +302,8 @@ async fn provision(
         let tokens = link_tokens(ctx, &mut *conn, app, &desired, &accounts).await?;
         anyhow::Ok((accounts, desired, tokens))
     };
-    let (accounts, desired, tokens) = alongside(prepare, reach.as_mut()).await?;
-    reach.as_mut().await;
-    let reached = reach
-        .take_output()
-        .expect("the server's version was awaited just now");
+    let (prepared, reached) = tokio::join!(prepare, reach(ctx, server));
+    let (accounts, desired, tokens) = prepared?;
     let (client, version) = match reached {
         Ok(reached) => reached,
         Err(ConnectionError::Db(e)) => return Err(e.into()),
