@@ -57,9 +57,8 @@ pub async fn choose(
     .await
 }
 
-/// Names `accounts` in the operation, each pending (set back to pending where it had ended),
-/// and starts the server's progress afresh with them as its total, in one statement (so
-/// atomic). An account deleted meanwhile is left out (its outcome would go with it).
+/// Names `accounts` in the operation, each pending (set back to pending where it had ended).
+/// An account deleted meanwhile is left out (its outcome would go with it).
 pub async fn name(
     db: impl PgExecutor<'_>,
     op: OperationId,
@@ -67,16 +66,11 @@ pub async fn name(
     accounts: &[AccountId],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "with named as (
-             insert into operation_accounts (operation_id, account_id, server_id)
-             select $1, a.id, $2 from accounts a where a.id = any($3::bigint[])
-             on conflict (operation_id, account_id) do update
-                 set outcome = 'pending', reason = null, updated_at = now()
-                 where operation_accounts.outcome <> 'pending')
-         update operation_servers set state = 'running', started_at = now(), finished_at = null,
-                accounts_total = cardinality($3::bigint[]), accounts_done = 0, warnings = 0,
-                updated_at = now()
-         where operation_id = $1 and server_id = $2",
+        "insert into operation_accounts (operation_id, account_id, server_id)
+         select $1, a.id, $2 from accounts a where a.id = any($3::bigint[])
+         on conflict (operation_id, account_id) do update
+             set outcome = 'pending', reason = null, updated_at = now()
+             where operation_accounts.outcome <> 'pending'",
     )
     .bind(op)
     .bind(server_id)

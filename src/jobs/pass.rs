@@ -80,6 +80,7 @@ pub(super) async fn open(
 ) -> anyhow::Result<()> {
     let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
     db::outcomes::name(&mut *conn, op, server.id, &ids).await?;
+    db::operations::server_started(&mut *conn, op, server.id, ids.len() as i64).await?;
     let started = format!("Server {} started: {} account(s)", server.name, ids.len());
     db::operations::log(&mut *conn, op, Level::Debug, &started, log::about(server)).await?;
     if let Some(version) = version {
@@ -113,7 +114,7 @@ impl Pass<'_> {
             return Ok(None);
         }
         let opening = match round {
-            Round::First { version } => Some((accounts.clone(), version)),
+            Round::First { version } => Some(version),
             Round::Last => None,
         };
         let concurrency = ctx.per_server_concurrency.max(1);
@@ -146,32 +147,29 @@ impl Pass<'_> {
             drop(answers);
         };
         let settling = async {
-            if let Some((accounts, version)) = opening {
-                let opened = open(&mut *conn, self.op, self.server, &accounts, Some(version)).await;
-                if let Err(e) = opened {
-                    superseded.store(true, Ordering::Relaxed);
-                    return Err(e);
+            let settled = async {
+                if let Some(version) = opening {
+                    open(&mut *conn, self.op, self.server, &accounts, Some(version)).await?;
                 }
-            }
-            let mut again = Vec::new();
-            while let Some((chunk, results)) = answered.recv().await {
-                let settled = self.settle(&mut *conn, chunk, results, last).await;
-                let (later, warnings, failed, stop) = match settled {
-                    Ok(settled) => settled,
-                    Err(e) => {
-                        // No new request while the job is about to fail (the queue retries it).
+                let mut again = Vec::new();
+                while let Some((chunk, results)) = answered.recv().await {
+                    let (later, warnings, failed, stop) =
+                        self.settle(&mut *conn, chunk, results, last).await?;
+                    if stop {
                         superseded.store(true, Ordering::Relaxed);
-                        return Err(e);
                     }
-                };
-                if stop {
-                    superseded.store(true, Ordering::Relaxed);
+                    again.extend(later);
+                    tally.warnings += warnings;
+                    tally.failed += failed;
                 }
-                again.extend(later);
-                tally.warnings += warnings;
-                tally.failed += failed;
+                anyhow::Ok(again)
             }
-            anyhow::Ok(again)
+            .await;
+            if settled.is_err() {
+                // No new request while the job is about to fail (the queue retries it).
+                superseded.store(true, Ordering::Relaxed);
+            }
+            settled
         };
         let ((), again) = tokio::join!(requests, settling);
         let again = again?;

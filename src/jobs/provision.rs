@@ -103,13 +103,11 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
+    let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
+        return Ok(());
+    };
     let outcome = if kind == Kind::ResetToken {
-        let Some(lock) = take(ctx, op, &server, app, kind).await? else {
-            return Ok(());
-        };
-        let pushed = super::reset_token::push(ctx, op, app, head.account_id, &server).await?;
-        lock.close().await?;
-        match pushed {
+        match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
             Some(warnings) => Outcome::Done {
                 warnings,
                 failed: warnings,
@@ -117,13 +115,9 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
             None => Outcome::Unreachable,
         }
     } else {
-        let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
-            return Ok(());
-        };
-        let outcome = provision(ctx, &mut lock, op, app, head.account_id, &server).await?;
-        lock.close().await?;
-        outcome
+        provision(ctx, &mut lock, op, app, head.account_id, &server).await?
     };
+    lock.close().await?;
     let state = match outcome {
         Outcome::Done { failed: 0, .. } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,

@@ -66,7 +66,12 @@ fn pieces(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(raw);
     std::iter::from_fn(move || {
         let text = rest?;
-        match text.windows(SEPARATOR.len()).position(|w| w == SEPARATOR) {
+        // Compared byte by byte: a slice comparison per position is a call per byte of
+        // the command.
+        let at = text
+            .windows(SEPARATOR.len())
+            .position(|w| w[0] == SEPARATOR[0] && w[1] == SEPARATOR[1] && w[2] == SEPARATOR[2]);
+        match at {
             Some(at) => {
                 rest = Some(&text[at + SEPARATOR.len()..]);
                 Some(&text[..at])

@@ -165,12 +165,13 @@ impl Faults {
         Ok(())
     }
 
-    /// Whether a request naming `users` hangs, and whether it fails, by the per-account
-    /// budgets; each budget that applies is used up by one.
+    /// Whether any per-account fault budget is set (so a request's users need reading).
     pub fn has_user_faults(&self) -> bool {
         !(self.error_users.is_empty() && self.hang_users.is_empty())
     }
 
+    /// Whether a request naming `users` hangs, and whether it fails, by the per-account
+    /// budgets; each budget that applies is used up by one.
     pub fn take_user_faults(&mut self, users: &[&str]) -> (bool, bool) {
         let take = |budgets: &mut BTreeMap<String, u32>| {
             let mut hit = false;
