@@ -54,7 +54,7 @@ pub async fn serve(
     provisioning: ProvisioningArgs,
 ) -> anyhow::Result<()> {
     let secrets = SecretBox::from_base64(secret.secret_key.as_ref())?;
-    let pool = db::migrate::connect(database_url).await?;
+    let pool = db::migrate::connect_for_jobs(database_url, workers).await?;
     let app = Application::build(pool, &web, secrets).await?;
     println!("applinks listening on {}", app.public_url);
     if workers > 0 {
@@ -66,7 +66,7 @@ pub async fn serve(
 /// `applinks worker`: takes jobs until SIGINT or SIGTERM; a lost database is waited out.
 pub async fn worker(database_url: &str, args: WorkerArgs) -> anyhow::Result<()> {
     let secrets = SecretBox::from_base64(args.secret.secret_key.as_ref())?;
-    let pool = db::migrate::connect(database_url).await?;
+    let pool = db::migrate::connect_for_jobs(database_url, args.concurrency).await?;
     db::migrate::run(&pool).await?;
     let status = jobs::WorkerStatus::default();
     let public_url = args.public_url.trim_end_matches('/');

@@ -15,6 +15,13 @@ const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 
 /// Connects to `url`, creating the database first when it does not exist.
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+    connect_for_jobs(url, 0).await
+}
+
+/// [`connect`] for a process that runs `job_slots` provisioning jobs at once: each job holds
+/// a pooled connection for its whole length (its server's lock), so the pool grows by one per
+/// slot and the pages and the jobs' other statements keep the usual 20.
+pub async fn connect_for_jobs(url: &str, job_slots: usize) -> anyhow::Result<PgPool> {
     use anyhow::Context as _;
     if !Postgres::database_exists(url)
         .await
@@ -27,15 +34,19 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     }
     let options = connect_options(url)?;
     pool_options()
+        .max_connections(SHARED_CONNECTIONS + job_slots as u32)
         .connect_with(options)
         .await
         .with_context(|| format!("cannot connect to {}", redact(url)))
 }
 
+/// Connections a pool keeps for short statements (pages, the jobs' reads and log lines).
+const SHARED_CONNECTIONS: u32 = 20;
+
 /// How applinks pools its connections: 20 of them (callers that run more at once raise it).
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(20)
+        .max_connections(SHARED_CONNECTIONS)
         // sqlx pings every connection it hands out by default: one more round trip per
         // query. Ping only a connection that sat idle a while (a database restart since is
         // then caught before a request uses it); one in steady use is known to be alive.

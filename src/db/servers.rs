@@ -1,5 +1,6 @@
-//! WHM servers (SPEC §5). The encrypted credential is read only by [`secret`]; the rows that
-//! pages render never carry it, so it cannot reach a template by accident.
+//! WHM servers (SPEC §5). The encrypted credential is read only by [`secret`] and
+//! [`find_sealed`]; the rows that pages render never carry it, so it cannot reach a template
+//! by accident.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
@@ -42,10 +43,10 @@ pub struct ServerFields {
     pub enabled: bool,
 }
 
-const SELECT: &str = "select s.id, s.name, s.hostname, s.port, s.module, s.username, s.auth_kind,
+/// The columns of a [`Server`], of `servers s`.
+const COLUMNS: &str = "s.id, s.name, s.hostname, s.port, s.module, s.username, s.auth_kind,
         s.use_tls, s.verify_tls, s.enabled, s.version, s.version_checked_at,
-        (select count(*) from accounts a where a.server_id = s.id) as accounts
-    from servers s";
+        (select count(*) from accounts a where a.server_id = s.id) as accounts";
 
 /// One page of the list by name, filtered by `search` (a case-insensitive substring of
 /// the name or the host).
@@ -56,7 +57,7 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<Vec<Server>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where $1::text is null
+        "select {COLUMNS} from servers s where $1::text is null
             or strpos(lower(s.name), lower($1)) > 0 or strpos(lower(s.hostname), lower($1)) > 0
          order by lower(s.name), s.id limit $2 offset $3"
     )))
@@ -70,7 +71,7 @@ pub async fn list(
 /// Enabled servers whose module belongs to `app`, by name.
 pub async fn of_app(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Vec<Server>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where s.module = $1 and s.enabled order by s.name"
+        "select {COLUMNS} from servers s where s.module = $1 and s.enabled order by s.name"
     )))
     .bind(app.key())
     .fetch_all(db)
@@ -80,17 +81,40 @@ pub async fn of_app(db: impl PgExecutor<'_>, app: App) -> sqlx::Result<Vec<Serve
 /// Enabled servers of modules that cannot link (logged as unsupported), by name.
 pub async fn unlinkable(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Server>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{SELECT} where s.module not in ('cpanel', 'wp2') and s.enabled order by s.name"
+        "select {COLUMNS} from servers s where s.module not in ('cpanel', 'wp2') and s.enabled order by s.name"
     )))
     .fetch_all(db)
     .await
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: ServerId) -> sqlx::Result<Option<Server>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where s.id = $1")))
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from servers s where s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// [`find`] with the server's encrypted credential beside it ([`secret`]), in one statement: a
+/// job reads both as it starts, and it must not wait for two round trips then.
+pub async fn find_sealed(
+    db: impl PgExecutor<'_>,
+    id: ServerId,
+) -> sqlx::Result<Option<(Server, Vec<u8>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        server: Server,
+        secret_ciphertext: Vec<u8>,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS}, s.secret_ciphertext from servers s where s.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.server, r.secret_ciphertext)))
 }
 
 /// The encrypted token or password (`nonce || ciphertext`, see `crate::crypto`).

@@ -43,7 +43,17 @@ pub async fn server_conn(
     let sealed = db::servers::secret(db, server.id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
-    let secret = secrets.decrypt(&sealed)?;
+    unseal(secrets, server, &sealed)
+}
+
+/// How to reach `server` with its encrypted credential `sealed`, already read
+/// ([`db::servers::find_sealed`]).
+pub fn unseal(
+    secrets: &SecretBox,
+    server: &Server,
+    sealed: &[u8],
+) -> Result<ServerConn, ConnectionError> {
+    let secret = secrets.decrypt(sealed)?;
     Ok(ServerConn::new(
         &server.hostname,
         server.port,

@@ -15,6 +15,7 @@
 //! mid-job stops heart-beating and apalis hands its jobs to another worker.
 
 pub mod connect;
+mod lock;
 mod log;
 pub mod operations;
 mod pass;

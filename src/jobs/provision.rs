@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use apalis::prelude::{Attempt, BoxDynError, Data};
 use serde::{Deserialize, Serialize};
-use sqlx::{Connection as _, PgConnection};
+use sqlx::PgConnection;
 
-use super::connect::{ConnectionError, server_conn};
+use super::connect::{ConnectionError, unseal};
+pub use super::lock::SERVER_LOCK_NAMESPACE;
+use super::lock::ServerLock;
 use super::pass::{Pass, Round, Tally, open, second_pass_pause};
 use super::reconcile::{Desired, link_tokens};
 use super::{JOB_MAX_ATTEMPTS, JobContext, log};
@@ -87,13 +89,13 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
     let op = job.operation_id;
     let (head, server) = tokio::try_join!(
         db::operations::head(pool, op),
-        db::servers::find(pool, job.server_id)
+        db::servers::find_sealed(pool, job.server_id)
     )?;
     let Some(head) = head else {
         return Ok(()); // The operation was deleted: nothing to do.
     };
     let (app, kind) = (head.app, head.kind);
-    let Some(server) = server else {
+    let Some((server, sealed)) = server else {
         // The server was removed (its progress row went with it): the operation may now be
         // complete without it.
         return close_if_complete(ctx, op, app, kind).await;
@@ -115,9 +117,9 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
             None => Outcome::Unreachable,
         }
     } else {
-        provision(ctx, &mut lock, op, app, head.account_id, &server).await?
+        provision(ctx, lock.conn(), op, app, head.account_id, &server, &sealed).await?
     };
-    lock.close().await?;
+    lock.release().await?;
     let state = match outcome {
         Outcome::Done { failed: 0, .. } => ServerState::Done,
         Outcome::Done { .. } | Outcome::Unreachable => ServerState::Failed,
@@ -154,15 +156,15 @@ async fn take(
     server: &Server,
     app: App,
     kind: Kind,
-) -> anyhow::Result<Option<PgConnection>> {
+) -> anyhow::Result<Option<ServerLock>> {
     // One job at a time per server: a superseded job may still be finishing the accounts it
     // has in flight, and its late creates must not land after the newer job's removals.
-    let mut lock = lock_server(&ctx.pool, server.id).await?;
-    let standing = db::operations::standing(&mut lock, op, server.id).await?;
+    let mut lock = ServerLock::take(&ctx.pool, server.id).await?;
+    let standing = db::operations::standing(lock.conn(), op, server.id).await?;
     if standing == Standing::Due {
         return Ok(Some(lock));
     }
-    lock.close().await?;
+    lock.release().await?;
     match standing {
         Standing::Superseded => stop_superseded(ctx, op, server).await?,
         _ => close_if_complete(ctx, op, app, kind).await?,
@@ -203,25 +205,6 @@ async fn close_if_complete(
     Ok(())
 }
 
-/// Namespace of applinks' advisory locks (the first key of the two-key form).
-pub const SERVER_LOCK_NAMESPACE: i32 = 0x6170_6c6b; // "aplk"
-
-/// Takes the server's advisory lock on a connection of its own. The lock lives as long as the
-/// connection: closing it (or the process dying) releases it, so a crashed worker never
-/// leaves a server locked, and a pooled connection never carries a stale lock.
-async fn lock_server(pool: &sqlx::PgPool, server_id: ServerId) -> anyhow::Result<PgConnection> {
-    // A connection of its own for the job's length, closed (so unlocked) whatever happens to
-    // the job: taken out of the pool, which opens another when it needs one, rather than
-    // opened here, so that jobs starting together do not wait for new database sessions.
-    let mut conn = pool.acquire().await?.detach();
-    sqlx::query("select pg_advisory_lock($1, $2)")
-        .bind(SERVER_LOCK_NAMESPACE)
-        .bind((server_id.0 % i64::from(i32::MAX)) as i32)
-        .execute(&mut conn)
-        .await?;
-    Ok(conn)
-}
-
 async fn stop_superseded(ctx: &JobContext, op: OperationId, server: &Server) -> anyhow::Result<()> {
     db::operations::server_finished(&ctx.pool, op, server.id, ServerState::Superseded).await?;
     db::operations::log(
@@ -254,8 +237,8 @@ enum Outcome {
 /// was last checked.
 type Reached = Result<(ServerClient, Result<String, WhmError>), ConnectionError>;
 
-async fn reach(ctx: &JobContext, server: &Server) -> Reached {
-    let conn = server_conn(&ctx.pool, &ctx.secrets, server).await?;
+async fn reach(ctx: &JobContext, server: &Server, sealed: &[u8]) -> Reached {
+    let conn = unseal(&ctx.secrets, server, sealed)?;
     let client = ctx.whm.server(&conn);
     let version = match client.version().await {
         Err(err) if err.is_transient() => {
@@ -283,6 +266,7 @@ async fn provision(
     app: App,
     only_account: Option<AccountId>,
     server: &Server,
+    sealed: &[u8],
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
@@ -296,7 +280,7 @@ async fn provision(
         let tokens = link_tokens(ctx, &mut *conn, app, &desired, &accounts).await?;
         anyhow::Ok((accounts, desired, tokens))
     };
-    let (prepared, reached) = tokio::join!(prepare, reach(ctx, server));
+    let (prepared, reached) = tokio::join!(prepare, reach(ctx, server, sealed));
     let (accounts, desired, tokens) = prepared?;
     let (client, version) = match reached {
         Ok(reached) => reached,

@@ -257,7 +257,7 @@ pub fn web_args() -> WebArgs {
 /// The app with web settings changed by `configure`.
 pub async fn spawn_app_with(workers: usize, configure: impl FnOnce(&mut WebArgs)) -> TestApp {
     let db = TestDb::create().await;
-    let pool = applinks::db::migrate::connect(&db.url)
+    let pool = applinks::db::migrate::connect_for_jobs(&db.url, workers)
         .await
         .expect("connect");
     let mut web = web_args();

@@ -18,6 +18,7 @@ mod provisioning;
 mod reset_token;
 mod round_trips;
 mod security;
+mod server_lock;
 mod servers;
 mod sso;
 mod whm_client;
