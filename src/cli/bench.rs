@@ -314,17 +314,21 @@ fn seen(sim: &SimHandle) -> (u64, u64) {
     (sim.requests(), commands)
 }
 
-/// Waits until a worker listens for new jobs (apalis's `LISTEN` on its own connection).
+/// Waits until a worker listens for new jobs (apalis's `LISTEN` on its own connection) and
+/// is registered.
 async fn wait_for_listening_workers(pool: &PgPool) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let listening: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity
-             where datname = current_database() and query ilike 'listen%'",
+        // Registered too: a job is locked in the worker's name (a foreign key to its row), so
+        // a job queued before the registration commits waits for the next heartbeat (5 s).
+        let ready: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_stat_activity
+                            where datname = current_database() and query ilike 'listen%')
+                and exists (select 1 from apalis.workers)",
         )
         .fetch_one(pool)
         .await?;
-        if listening > 0 {
+        if ready {
             return Ok(());
         }
         anyhow::ensure!(

@@ -247,7 +247,7 @@ async fn send(
 ) -> Vec<Result<Vec<CommandResult>, WhmError>> {
     let mut answers = Vec::with_capacity(plans.len());
     for range in requests(plans) {
-        let commands: Vec<Command> = plans[range.clone()].concat();
+        let commands: Vec<&Command> = plans[range.clone()].iter().flatten().collect();
         if commands.is_empty() {
             answers.extend(range.map(|_| Ok(Vec::new())));
             continue;

@@ -7,6 +7,8 @@
 //! the commands it carries; each command is then judged by its own `metadata.result`, since
 //! the outer `result` is 0 as soon as any command failed.
 
+use std::borrow::Borrow;
+
 use serde_json::Value;
 
 use crate::metrics::WhmOutcome;
@@ -26,7 +28,12 @@ pub type CommandResult = Result<Value, WhmError>;
 impl ServerClient {
     /// Sends `commands` in one `batch` request. The outer error is the request's (after
     /// retries, or a refusal of the whole batch); otherwise one result per command, in order.
-    pub async fn batch(&self, commands: &[Command]) -> Result<Vec<CommandResult>, WhmError> {
+    /// `commands`: owned or borrowed (a caller that gathers many accounts' commands need not
+    /// copy them).
+    pub async fn batch<C: Borrow<Command> + Sync>(
+        &self,
+        commands: &[C],
+    ) -> Result<Vec<CommandResult>, WhmError> {
         let answer = self.batch_uncounted(commands).await;
         // metrics: each command under its own function, with its own outcome; a request that
         // failed as a whole fails each of its commands alike.
@@ -37,12 +44,15 @@ impl ServerClient {
                     .map_or_else(WhmError::outcome, |_| WhmOutcome::Ok),
                 Err(err) => err.outcome(),
             };
-            crate::metrics::whm_command(command.function(), outcome);
+            crate::metrics::whm_command(command.borrow().function(), outcome);
         }
         answer
     }
 
-    async fn batch_uncounted(&self, commands: &[Command]) -> Result<Vec<CommandResult>, WhmError> {
+    async fn batch_uncounted<C: Borrow<Command> + Sync>(
+        &self,
+        commands: &[C],
+    ) -> Result<Vec<CommandResult>, WhmError> {
         let body = batch_body(commands);
         let (envelope, attempts) = self
             .post::<BatchData>("batch", body, commands.len())
@@ -80,7 +90,11 @@ impl ServerClient {
                 if answer.metadata.result {
                     Ok(answer.data.unwrap_or(Value::Null))
                 } else {
-                    Err(fail(Cause::Api, answer.metadata.reason, command.function()))
+                    Err(fail(
+                        Cause::Api,
+                        answer.metadata.reason,
+                        command.borrow().function(),
+                    ))
                 }
             })
             .collect())
@@ -90,14 +104,14 @@ impl ServerClient {
 /// The body of a batch: `api.version=1`, `abort_on_error=0`, then one `command` field per
 /// command, in order. Each command is encoded straight into the body, twice over (its own
 /// arguments, then as a field value), without a string of its own on the way.
-fn batch_body(commands: &[Command]) -> bytes::Bytes {
-    let estimate: usize = commands.iter().map(Command::batch_len).sum();
+fn batch_body<C: Borrow<Command>>(commands: &[C]) -> bytes::Bytes {
+    let estimate: usize = commands.iter().map(|c| c.borrow().batch_len()).sum();
     let mut body = String::with_capacity(estimate + 64);
     body.push_str("api.version=1&abort_on_error=0");
     let mut long = std::collections::HashMap::new();
     for command in commands {
         body.push_str("&command=");
-        command.encode_batch_value(&mut body, &mut long);
+        command.borrow().encode_batch_value(&mut body, &mut long);
     }
     bytes::Bytes::from(body)
 }
