@@ -22,6 +22,8 @@ const SERVERS: [(&str, &str, usize, &str); 4] = [
 ];
 
 const ADMIN: &str = "demo";
+/// Jobs the demo's in-process workers run at once.
+pub const WORKERS: usize = 4;
 
 pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
     db::migrate::run(&pool).await?;
@@ -85,7 +87,7 @@ pub async fn run(pool: PgPool, web: WebArgs) -> anyhow::Result<()> {
         "customer view: {}/cpanel/user0001 (the simulated cPanel home of user0001)",
         sims[0].1.url
     );
-    tokio::spawn(app.workers(&ProvisioningArgs::default(), 4));
+    tokio::spawn(app.workers(&ProvisioningArgs::default(), WORKERS));
     app.run_until_stopped().await
 }
 

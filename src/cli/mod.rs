@@ -108,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { web } => {
             // Held until the demo ends: dropping it stops the private cluster, if any.
             let (database_url, _cluster) = demo_database(database_url).await?;
-            let pool = crate::db::migrate::connect(&database_url).await?;
+            let pool = crate::db::migrate::connect_for_jobs(&database_url, demo::WORKERS).await?;
             demo::run(pool, web).await
         }
         Command::Admin { command } => admin::run_admin(&database_url, command).await,
