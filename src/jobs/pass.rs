@@ -132,7 +132,7 @@ impl Pass<'_> {
                         return None;
                     }
                     let results =
-                        reconcile_batch(ctx, self.client, self.desired, self.tokens, &chunk).await;
+                        reconcile_batch(self.client, self.desired, self.tokens, &chunk).await;
                     Some((chunk, results))
                 })
                 .buffer_unordered(concurrency)

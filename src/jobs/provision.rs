@@ -275,7 +275,7 @@ async fn provision(
             async {
                 anyhow::Ok(db::outcomes::choose(&mut *conn, op, server.id, only_account).await?)
             },
-            Desired::load(pool, app),
+            Desired::load(pool, app, &ctx.public_url),
         )?;
         let tokens = link_tokens(ctx, &mut *conn, app, &desired, &accounts).await?;
         anyhow::Ok((accounts, desired, tokens))

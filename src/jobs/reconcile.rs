@@ -23,7 +23,7 @@ use crate::domain::links::{self, CPANEL_GROUP_ID, CPANEL_GROUP_ORDER, Group, LIN
 use crate::domain::operation::{hint_for, is_unknown_account};
 use crate::whm::client::{ServerClient, WhmError};
 use crate::whm::types::{CreateLink, LinksData};
-use crate::whm::{Command, CommandResult, MAX_BATCH_BYTES};
+use crate::whm::{Command, CommandResult, LinkTemplate, MAX_BATCH_BYTES, Text};
 
 /// What every account of the application should carry, read once per job.
 pub(super) struct Desired {
@@ -31,12 +31,18 @@ pub(super) struct Desired {
     pub(super) shown: Vec<LinkSetting>,
     /// The label of applinks' group in cPanel.
     group_label: String,
-    /// Each link group's icon, base64 (`base64_png_image`).
-    icons: Vec<(Group, String)>,
+    /// Each shown link's `create_integration_link`, in the same order, but for the account's
+    /// own values: built once per job, shared by every account's commands.
+    templates: Vec<LinkTemplate>,
 }
 
 impl Desired {
-    pub(super) async fn load(pool: &sqlx::PgPool, app: App) -> anyhow::Result<Self> {
+    /// `public_url`: where the links lead (applinks' web instances).
+    pub(super) async fn load(
+        pool: &sqlx::PgPool,
+        app: App,
+        public_url: &str,
+    ) -> anyhow::Result<Self> {
         // At the same time: a job's first requests wait for them.
         let (enabled, config, group_label) = tokio::try_join!(
             db::applications::is_enabled(pool, app),
@@ -51,25 +57,51 @@ impl Desired {
         } else {
             Vec::new()
         };
-        let icons = Group::ALL
+        let icons: Vec<(Group, String)> = Group::ALL
             .into_iter()
             .map(|g| {
                 let png = base64::engine::general_purpose::STANDARD.encode(g.icon_png());
                 (g, png)
             })
             .collect();
+        let templates = shown
+            .iter()
+            .filter_map(|link| {
+                let def = link.def()?;
+                let icon = icons.iter().find(|(g, _)| *g == def.group);
+                Some(LinkTemplate::new(CreateLink {
+                    user: String::new(),
+                    app: links::cpanel_app(&link.key),
+                    implements: def.group.implements().to_string(),
+                    label: link.label.clone(),
+                    subscriber_unique_id: String::new(),
+                    token: SecretString::from(String::new()),
+                    // cPanel's autologin POST names neither user nor app (whm-api.md §6): the
+                    // URL names the link.
+                    autologin_token_url: Some(format!("{public_url}/sso/cpanel/{}", def.key)),
+                    url: Some(format!("{public_url}{}", def.path)),
+                    group_id: Some(CPANEL_GROUP_ID.to_string()),
+                    order: Some(link.position.to_string()),
+                    hide: false,
+                    base64_png_image: icon.map(|(_, png)| png.clone()),
+                }))
+            })
+            .collect();
         Ok(Self {
             shown,
             group_label,
-            icons,
+            templates,
         })
     }
 
-    fn icon(&self, group: Group) -> Option<String> {
-        self.icons
-            .iter()
-            .find(|(g, _)| *g == group)
-            .map(|(_, png)| png.clone())
+    /// The `create_integration_link` templates of the links this account should carry
+    /// ([`Desired::wanted`]).
+    fn templates(&self, account: &AccountRecord) -> &[LinkTemplate] {
+        if self.wanted(account).is_empty() {
+            &[]
+        } else {
+            &self.templates
+        }
     }
 
     /// The links this account should carry: none once it is terminated.
@@ -165,12 +197,7 @@ pub(super) async fn link_tokens(
 }
 
 /// One account's commands (whm-api.md §4); none when nothing can exist for it on the server.
-fn plan(
-    ctx: &JobContext,
-    account: &AccountRecord,
-    desired: &Desired,
-    token: Option<&SecretString>,
-) -> Vec<Command> {
+fn plan(account: &AccountRecord, desired: &Desired, token: Option<&SecretString>) -> Vec<Command> {
     let user = account.username.as_str();
     let wanted = desired.wanted(account);
     if wanted.is_empty() && user.is_empty() {
@@ -184,25 +211,12 @@ fn plan(
             &desired.group_label,
             CPANEL_GROUP_ORDER,
         ));
-        let token = token.map_or("", |t| t.expose_secret());
-        for link in wanted {
-            let Some(def) = link.def() else { continue };
-            commands.push(Command::create_integration_link_from(CreateLink {
-                user: user.to_string(),
-                app: links::cpanel_app(&link.key),
-                implements: def.group.implements().to_string(),
-                label: link.label.clone(),
-                subscriber_unique_id: account.id.to_string(),
-                token: SecretString::from(token.to_string()),
-                // cPanel's autologin POST names neither user nor app (whm-api.md §6): the
-                // URL names the link.
-                autologin_token_url: Some(format!("{}/sso/cpanel/{}", ctx.public_url, def.key)),
-                url: Some(format!("{}{}", ctx.public_url, def.path)),
-                group_id: Some(CPANEL_GROUP_ID.to_string()),
-                order: Some(link.position.to_string()),
-                hide: false,
-                base64_png_image: desired.icon(def.group),
-            }));
+        // The account's own values, once for all its links.
+        let user = Text::from(user);
+        let id = Text::from(account.id.to_string());
+        let token = Text::from(token.map_or("", |t| t.expose_secret()));
+        for template in desired.templates(account) {
+            commands.push(template.command(&user, &id, &token));
         }
     }
     for def in LINKS
@@ -314,7 +328,6 @@ fn judge(account: &AccountRecord, results: &[CommandResult]) -> (AccountResult, 
 /// for leftovers; one result per account, in order. `tokens`: their link secrets
 /// ([`link_tokens`]). No database work: only the server's answers.
 pub(super) async fn reconcile_batch(
-    ctx: &JobContext,
     client: &ServerClient,
     desired: &Desired,
     tokens: &HashMap<AccountId, SecretString>,
@@ -322,7 +335,7 @@ pub(super) async fn reconcile_batch(
 ) -> Vec<AccountResult> {
     let plans: Vec<Vec<Command>> = accounts
         .iter()
-        .map(|a| plan(ctx, a, desired, tokens.get(&a.id)))
+        .map(|a| plan(a, desired, tokens.get(&a.id)))
         .collect();
     let mut results = Vec::with_capacity(accounts.len());
     let mut follow_up: Vec<(usize, Vec<Command>)> = Vec::new();

@@ -5,18 +5,30 @@
 //! `Debug` shows the function and the argument names only: values carry link tokens.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::CreateLink;
 
 /// From this length on, an argument value's encoding in a batch body is kept for the next
-/// commands of the body ([`Command::encode_batch_value`]): an icon, a URL or a label recurs in
-/// every account's link, a link token in each of the account's links.
+/// commands of the body that carry the same value ([`Command::encode_batch_value`]): an icon,
+/// a URL or a label recurs in every account's link, a link token in each of the account's
+/// links.
 const LONG_VALUE_BYTES: usize = 16;
 
+/// An argument's value. Shared: a value that many commands carry (a link's icon, label and
+/// URLs; an account's name and token) is one allocation however many commands hold it
+/// ([`LinkTemplate`]), and a batch body encodes it once.
+pub type Text = Arc<str>;
+
 /// The arguments of one call, in the order sent.
-pub(super) type Args = Vec<(&'static str, String)>;
+pub(super) type Args = Vec<(&'static str, Text)>;
+
+/// The encodings a batch body has made of its long values, by value (its address and
+/// length: every command of the body is alive while the body is encoded, so an address
+/// names one value).
+pub(super) type Encodings = HashMap<(usize, usize), String>;
 
 /// One call: a function and its arguments.
 #[derive(Clone)]
@@ -65,11 +77,7 @@ impl Command {
     /// Appends [`Command::batch_value`] form-encoded (as the value of a body field) to `out`.
     /// `long` keeps the encodings of long argument values across the commands of a body: the
     /// same few icons, URLs and labels travel with every account's links.
-    pub(super) fn encode_batch_value<'a>(
-        &'a self,
-        out: &mut String,
-        long: &mut HashMap<&'a str, String>,
-    ) {
+    pub(super) fn encode_batch_value(&self, out: &mut String, long: &mut Encodings) {
         // Encoding goes byte by byte, so the value's encoding is its pieces' encodings one
         // after another: the separators and the function name are encoded once (as part of
         // the field value), names and values twice (as arguments, then as part of the value).
@@ -88,7 +96,8 @@ impl Command {
             twice(out, name);
             once(out, "=");
             if value.len() >= LONG_VALUE_BYTES {
-                let encoded = long.entry(value.as_str()).or_insert_with(|| {
+                let key = (value.as_ptr() as usize, value.len());
+                let encoded = long.entry(key).or_insert_with(|| {
                     let mut encoded = String::new();
                     twice(&mut encoded, value);
                     encoded
@@ -142,7 +151,7 @@ impl Command {
             hide,
             base64_png_image,
         } = link;
-        let mut args: Args = vec![("user", user), ("app", app)];
+        let mut args: Args = vec![("user", user.into()), ("app", app.into())];
         let optional = [
             ("implements", Some(implements)),
             ("label", Some(label)),
@@ -155,32 +164,32 @@ impl Command {
         ];
         for (name, value) in optional {
             if let Some(value) = value.filter(|value| !value.is_empty()) {
-                args.push((name, value));
+                args.push((name, value.into()));
             }
         }
         let token = token.expose_secret();
         if !token.is_empty() {
-            args.push(("token", token.to_string()));
+            args.push(("token", token.into()));
         }
-        args.push(("hide", if hide { "1" } else { "0" }.to_string()));
+        args.push(("hide", if hide { "1" } else { "0" }.into()));
         Self::new("create_integration_link", args)
     }
 
     pub fn remove_integration_link(user: &str, app: &str) -> Self {
         Self::new(
             "remove_integration_link",
-            vec![("user", user.to_string()), ("app", app.to_string())],
+            vec![("user", user.into()), ("app", app.into())],
         )
     }
 
     pub fn list_integration_links(user: &str) -> Self {
-        Self::new("list_integration_links", vec![("user", user.to_string())])
+        Self::new("list_integration_links", vec![("user", user.into())])
     }
 
     pub fn get_integration_link_user_config(user: &str, app: &str) -> Self {
         Self::new(
             "get_integration_link_user_config",
-            vec![("user", user.to_string()), ("app", app.to_string())],
+            vec![("user", user.into()), ("app", app.into())],
         )
     }
 
@@ -188,42 +197,74 @@ impl Command {
         Self::new(
             "update_integration_link_token",
             vec![
-                ("user", user.to_string()),
-                ("app", app.to_string()),
-                ("token", token.expose_secret().to_string()),
+                ("user", user.into()),
+                ("app", app.into()),
+                ("token", token.expose_secret().into()),
             ],
         )
     }
 
     /// `create_integration_group`; an empty `label` is left out (cPanel then shows the id).
     pub fn create_integration_group(user: &str, group_id: &str, label: &str, order: i64) -> Self {
-        let mut args = vec![
-            ("user", user.to_string()),
-            ("group_id", group_id.to_string()),
-        ];
+        let mut args = vec![("user", user.into()), ("group_id", group_id.into())];
         if !label.is_empty() {
-            args.push(("label", label.to_string()));
+            args.push(("label", label.into()));
         }
-        args.push(("order", order.to_string()));
+        args.push(("order", order.to_string().into()));
         Self::new("create_integration_group", args)
     }
 
     pub fn list_integration_groups(user: &str) -> Self {
-        Self::new("list_integration_groups", vec![("user", user.to_string())])
+        Self::new("list_integration_groups", vec![("user", user.into())])
     }
 
     pub fn remove_integration_group(user: &str, group_id: &str) -> Self {
         Self::new(
             "remove_integration_group",
-            vec![
-                ("user", user.to_string()),
-                ("group_id", group_id.to_string()),
-            ],
+            vec![("user", user.into()), ("group_id", group_id.into())],
         )
     }
 
     pub fn get_users_links(user: &str) -> Self {
-        Self::new("get_users_links", vec![("user", user.to_string())])
+        Self::new("get_users_links", vec![("user", user.into())])
+    }
+}
+
+/// A link's `create_integration_link` with the values every account's copy of it shares
+/// (label, URLs, icon…), built once: [`LinkTemplate::command`] adds an account's own `user`,
+/// `subscriber_unique_id` and `token`, sharing the rest instead of copying it.
+#[derive(Debug, Clone)]
+pub struct LinkTemplate(Command);
+
+impl LinkTemplate {
+    /// `link`'s shared values; its `user`, `subscriber_unique_id` and `token` are ignored.
+    pub fn new(mut link: CreateLink) -> Self {
+        // Placeholders keep those arguments' places in the order sent.
+        link.user = "-".into();
+        link.subscriber_unique_id = "-".into();
+        link.token = SecretString::from("-");
+        Self(Command::create_integration_link_from(link))
+    }
+
+    /// The command for one account: [`Command::create_integration_link`] of the template's
+    /// link with these three values (an empty `token` is left out, as there).
+    pub fn command(&self, user: &Text, subscriber_unique_id: &Text, token: &Text) -> Command {
+        let args = self
+            .0
+            .args
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = match *name {
+                    "user" => user,
+                    "subscriber_unique_id" => subscriber_unique_id,
+                    "token" if token.is_empty() => return None,
+                    "token" => token,
+                    _ => value,
+                };
+                Some((*name, value.clone()))
+            })
+            .collect();
+        Command::new(self.0.function, args)
     }
 }
 
@@ -272,6 +313,30 @@ mod tests {
                 form_urlencoded::byte_serialize(command.batch_value().as_bytes()).collect();
             assert_eq!(encoded, expected);
             assert!(command.batch_len() >= encoded.len() / 2);
+        }
+    }
+
+    #[test]
+    fn a_link_from_its_template_is_the_link_built_alone() {
+        let link = |user: &str, id: &str, token: &str| CreateLink {
+            user: user.into(),
+            app: "applinks_a".into(),
+            implements: "support".into(),
+            label: "Support & more".into(),
+            subscriber_unique_id: id.into(),
+            token: SecretString::from(token.to_string()),
+            autologin_token_url: Some("https://billing.example/sso/cpanel/a".into()),
+            url: Some("https://billing.example/a".into()),
+            group_id: Some("applinks".into()),
+            order: Some("3".into()),
+            hide: false,
+            base64_png_image: Some("iVBORw0KGgo+/AAA=".into()),
+        };
+        let template = LinkTemplate::new(link("", "", "secret"));
+        for (user, id, token) in [("bob", "42", "t0k+en/="), ("al ice", "7", "")] {
+            let alone = Command::create_integration_link(&link(user, id, token));
+            let built = template.command(&user.into(), &id.into(), &token.into());
+            assert_eq!(built.batch_value(), alone.batch_value(), "{user}");
         }
     }
 

@@ -19,5 +19,5 @@ pub use batch::{CommandResult, MAX_BATCH_BYTES};
 pub use client::{
     Cause, ClientSettings, ErrorKind, ServerClient, ServerConn, WhmAuth, WhmClient, WhmError,
 };
-pub use command::Command;
+pub use command::{Command, LinkTemplate, Text};
 pub use types::{Account, CreateLink, UserConfig};
