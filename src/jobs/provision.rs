@@ -109,7 +109,7 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         return Ok(());
     };
     let outcome = if kind == Kind::ResetToken {
-        match super::reset_token::push(ctx, op, app, head.account_id, &server).await? {
+        match super::reset_token::push(ctx, op, app, head.account_id, &server, &sealed).await? {
             Some(warnings) => Outcome::Done {
                 warnings,
                 failed: warnings,

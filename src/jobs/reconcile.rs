@@ -64,7 +64,7 @@ impl Desired {
                 (g, png)
             })
             .collect();
-        let templates = shown
+        let mut templates: Vec<LinkTemplate> = shown
             .iter()
             .filter_map(|link| {
                 let def = link.def()?;
@@ -87,6 +87,7 @@ impl Desired {
                 }))
             })
             .collect();
+        LinkTemplate::share_values(&mut templates);
         Ok(Self {
             shown,
             group_label,

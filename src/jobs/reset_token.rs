@@ -127,12 +127,14 @@ pub async fn reset_token(
 /// The job's work on its server, under the server's lock: the account's current secret to
 /// every `applinks_*` link it has there. Answers the number of warnings, or `None` when the
 /// server could not be reached at all; the provisioning job records the server's outcome.
+/// `sealed`: the server's encrypted credential, read with it ([`db::servers::find_sealed`]).
 pub(super) async fn push(
     ctx: &JobContext,
     op: OperationId,
     app: App,
     account_id: Option<AccountId>,
     server: &Server,
+    sealed: &[u8],
 ) -> anyhow::Result<Option<usize>> {
     let pool = &ctx.pool;
     let at = NewEntry {
@@ -146,7 +148,7 @@ pub(super) async fn push(
         None => Vec::new(),
     };
     db::operations::server_started(pool, op, server.id, accounts.len() as i64).await?;
-    let conn = match super::connect::server_conn(pool, &ctx.secrets, server).await {
+    let conn = match super::connect::unseal(&ctx.secrets, server, sealed) {
         Ok(c) => c,
         Err(e) => {
             db::operations::log(pool, op, Level::Warning, &e.describe(), at).await?;

@@ -4,7 +4,7 @@
 //!
 //! `Debug` shows the function and the argument names only: values carry link tokens.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -246,6 +246,21 @@ impl LinkTemplate {
         Self(Command::create_integration_link_from(link))
     }
 
+    /// Makes the equal argument values of `templates` one shared value each (the links of a
+    /// group carry the same icon), so that a batch body, which remembers encodings by value,
+    /// encodes each of them once.
+    pub fn share_values(templates: &mut [LinkTemplate]) {
+        let mut seen: HashSet<Text> = HashSet::new();
+        for (_, value) in templates.iter_mut().flat_map(|t| t.0.args.iter_mut()) {
+            match seen.get(value) {
+                Some(shared) => *value = shared.clone(),
+                None => {
+                    seen.insert(value.clone());
+                }
+            }
+        }
+    }
+
     /// The command for one account: [`Command::create_integration_link`] of the template's
     /// link with these three values (an empty `token` is left out, as there).
     pub fn command(&self, user: &Text, subscriber_unique_id: &Text, token: &Text) -> Command {
@@ -338,6 +353,24 @@ mod tests {
             let built = template.command(&user.into(), &id.into(), &token.into());
             assert_eq!(built.batch_value(), alone.batch_value(), "{user}");
         }
+        // Two links with the same icon share it once their templates share their values.
+        let mut other = link("", "", "secret");
+        other.app = "applinks_b".into();
+        let mut templates = [template, LinkTemplate::new(other)];
+        let icon = |t: &LinkTemplate| {
+            let (_, value) =
+                t.0.args
+                    .iter()
+                    .find(|(n, _)| *n == "base64_png_image")
+                    .unwrap();
+            value.clone()
+        };
+        assert!(!Arc::ptr_eq(&icon(&templates[0]), &icon(&templates[1])));
+        LinkTemplate::share_values(&mut templates);
+        assert!(Arc::ptr_eq(&icon(&templates[0]), &icon(&templates[1])));
+        let before = Command::create_integration_link(&link("bob", "42", "t"));
+        let after = templates[0].command(&"bob".into(), &"42".into(), &"t".into());
+        assert_eq!(after.batch_value(), before.batch_value());
     }
 
     #[test]
