@@ -35,13 +35,23 @@ pub(super) struct Tally {
     pub(super) failed: usize,
 }
 
-/// Accounts per request: at most `batch_accounts`, spread evenly over a number of requests
-/// that fills every one of the server's `concurrency` slots in each round, so that no round
-/// runs half empty while its requests take as long as full ones.
-fn accounts_per_request(accounts: usize, batch_accounts: usize, concurrency: usize) -> usize {
+/// The accounts of each request, in the order they are sent: at most `batch_accounts` each,
+/// over a number of requests that fills every one of the server's `concurrency` slots in each
+/// round (so that no round runs half empty while its requests take as long as full ones), the
+/// sizes differing by one at most and the larger sent first. So each slot carries an equal
+/// share: 200 accounts in 12 requests are 8 of 17 then 4 of 16 (every slot 50 accounts), not
+/// 11 of 17 then one of 13 (one slot 51).
+fn request_sizes(accounts: usize, batch_accounts: usize, concurrency: usize) -> Vec<usize> {
     let requests = accounts.div_ceil(batch_accounts.max(1));
-    let requests = requests.div_ceil(concurrency) * concurrency;
-    accounts.div_ceil(requests.max(1)).max(1)
+    let requests = requests.div_ceil(concurrency.max(1)) * concurrency.max(1);
+    let requests = requests.min(accounts);
+    if requests == 0 {
+        return Vec::new();
+    }
+    let (base, larger) = (accounts / requests, accounts % requests);
+    (0..requests)
+        .map(|i| if i < larger { base + 1 } else { base })
+        .collect()
 }
 
 /// What one pass over a server's accounts shares.
@@ -118,11 +128,16 @@ impl Pass<'_> {
             Round::Last => None,
         };
         let concurrency = ctx.per_server_concurrency.max(1);
-        let size = accounts_per_request(accounts.len(), ctx.batch_accounts, concurrency);
-        let chunks: Vec<Vec<AccountRecord>> = accounts
-            .chunks(size)
-            .map(<[AccountRecord]>::to_vec)
-            .collect();
+        let mut rest = accounts.as_slice();
+        let chunks: Vec<Vec<AccountRecord>> =
+            request_sizes(accounts.len(), ctx.batch_accounts, concurrency)
+                .into_iter()
+                .map(|size| {
+                    let (chunk, after) = rest.split_at(size);
+                    rest = after;
+                    chunk.to_vec()
+                })
+                .collect();
         let superseded = AtomicBool::new(false);
         let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel::<Answered>();
         let requests = async {
@@ -244,15 +259,28 @@ impl Pass<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::accounts_per_request;
+    use super::request_sizes;
 
     #[test]
-    fn requests_fill_every_slot_of_each_round_and_never_exceed_the_batch_size() {
-        // 200 accounts, at most 20 a request, 4 slots: 12 requests of 17, not 10 of 20.
-        assert_eq!(accounts_per_request(200, 20, 4), 17);
-        assert_eq!(accounts_per_request(200, 50, 4), 50);
-        assert_eq!(accounts_per_request(3, 20, 4), 1);
-        assert_eq!(accounts_per_request(0, 20, 4), 1);
-        assert_eq!(accounts_per_request(1000, 20, 1), 20);
+    fn requests_fill_every_slot_of_each_round_with_an_equal_share_and_never_exceed_the_batch() {
+        // 200 accounts, at most 20 a request, 4 slots: 12 requests (8 of 17, 4 of 16), not 10
+        // of 20, so each slot's three requests carry 50 accounts.
+        let sizes = request_sizes(200, 20, 4);
+        assert_eq!(sizes, [[17; 8].as_slice(), &[16; 4]].concat());
+        for slot in 0..4 {
+            let share: usize = sizes.iter().skip(slot).step_by(4).sum();
+            assert_eq!(share, 50);
+        }
+        assert_eq!(request_sizes(200, 50, 4), [50; 4]);
+        assert_eq!(request_sizes(3, 20, 4), [1; 3]);
+        assert_eq!(request_sizes(0, 20, 4), Vec::<usize>::new());
+        assert_eq!(request_sizes(1000, 20, 1), [20; 50]);
+        assert_eq!(request_sizes(7, 0, 0), [1; 7]);
+        for (accounts, batch, slots) in [(1, 1, 1), (201, 20, 4), (999, 17, 3), (50, 20, 8)] {
+            let sizes = request_sizes(accounts, batch, slots);
+            assert_eq!(sizes.iter().sum::<usize>(), accounts);
+            assert!(sizes.iter().all(|&s| (1..=batch).contains(&s)));
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1] && w[0] - w[1] <= 1));
+        }
     }
 }
