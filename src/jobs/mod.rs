@@ -17,6 +17,7 @@
 pub mod connect;
 mod lock;
 mod log;
+mod notified;
 pub mod operations;
 mod pass;
 pub mod provision;
@@ -29,7 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
+use apalis_postgres::{PostgresStorage, Pubsub};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -187,9 +188,14 @@ fn run_worker_once(
     let queue_pool = PgPoolOptions::new()
         .max_connections(concurrency as u32 + QUEUE_CONNECTIONS)
         .connect_lazy_with((*ctx.pool.connect_options()).clone());
-    let backend = PostgresStorage::<ProvisionServer>::new(&queue_pool)
-        .with_config(config)
-        .with_pubsub();
+    // New jobs wake the worker (a notification from its own listening connection), and it
+    // looks again shortly after each (`notified`): apalis's `with_pubsub` alone could let a
+    // job wait for the next heartbeat.
+    let notifications = Pubsub::new(queue_pool.clone(), PROVISION_QUEUE.to_string());
+    let backend = PollWith::new(
+        PostgresStorage::<ProvisionServer>::new(&queue_pool).with_config(config),
+        notified::Notified::new(notifications),
+    );
     let name = worker_name();
     tracing::info!(worker = %name, concurrency, "provisioning worker started");
     let worker = WorkerBuilder::new(name)
