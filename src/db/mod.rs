@@ -36,3 +36,13 @@ pub async fn begin(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sql
         .await
         .unwrap_or_else(|stopped| Err(sqlx::Error::Io(std::io::Error::other(stopped))))
 }
+
+/// The start of the current transaction by the database's clock, in whole seconds since the
+/// Unix epoch (rounded down): when the jobs queued in it are due (`jobs::operations`).
+pub async fn transaction_start(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<u64> {
+    let secs: i64 =
+        sqlx::query_scalar("select floor(extract(epoch from transaction_timestamp()))::bigint")
+            .fetch_one(db)
+            .await?;
+    Ok(u64::try_from(secs).unwrap_or(0))
+}

@@ -3,15 +3,15 @@
 //!
 //! apalis's own `StreamStrategy` wakes the worker at each notification and lets its backend
 //! fetch. But a notification can arrive while a fetch is already on its way, one that began
-//! before the new jobs' transaction committed (the worker's first fetch after it registers,
-//! or one after a heartbeat). That poll uses the notification up, the fetch comes back empty,
-//! and the backend parks the worker until its next heartbeat: the jobs waited 5 s
-//! (BENCHMARKS.md saw it in about one benchmark run in thirty). So after each notification
-//! this strategy wakes the worker again after [`FIRST_LOOK`], then after twice as long each
-//! time up to [`LAST_LOOK`]: a wake-up that finds the worker idle starts a fetch, and the
-//! first that comes after the in-flight one began after the commit, so it sees the jobs.
-//! It costs a few empty fetches after each burst of notifications, none while the queue is
-//! quiet.
+//! before the new jobs' transaction committed (after a heartbeat, say, or another worker's
+//! jobs' notification). That poll uses the notification up, the fetch comes back empty, and
+//! the backend parks the worker until its next heartbeat: the jobs would wait up to 5 s for
+//! this worker. So after each notification this strategy wakes the worker again after
+//! [`FIRST_LOOK`], then after twice as long each time up to [`LAST_LOOK`]: a wake-up that
+//! finds the worker idle starts a fetch, and the first that comes after the in-flight one
+//! began after the commit, so it sees the jobs. It costs a few empty fetches after each burst
+//! of notifications, none while the queue is quiet. (The benchmark's rare 5 s start had
+//! another cause, a notification never sent: see `jobs::operations::start`.)
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

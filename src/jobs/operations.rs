@@ -151,6 +151,13 @@ pub(super) async fn start(
         }
     }
 
+    // The jobs are due from this transaction's start, by the database's clock. apalis-postgres
+    // would take this process's clock at this moment, and its trigger tells the workers of a
+    // job only when the job is due by the transaction's start: a transaction that began in an
+    // earlier second queued jobs nobody was told of, which waited for a worker's heartbeat
+    // (5 s); and a process whose clock runs ahead of the database's would hold its jobs back
+    // until the database's clock caught up.
+    let due = db::transaction_start(&mut *tx).await?;
     let mut tasks = Vec::new();
     for s in &servers {
         if version_supports_links(s.version.as_deref()) {
@@ -164,6 +171,7 @@ pub(super) async fn start(
             tasks.push(
                 TaskBuilder::new(bytes)
                     .max_attempts(JOB_MAX_ATTEMPTS)
+                    .run_at_timestamp(due)
                     .build(),
             );
         } else {

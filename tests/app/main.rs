@@ -15,6 +15,7 @@ mod import_pending;
 mod private_pg;
 mod process_metrics;
 mod provisioning;
+mod queue_wakeup;
 mod reset_token;
 mod round_trips;
 mod security;
