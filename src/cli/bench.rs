@@ -321,7 +321,8 @@ async fn wait_for_listening_workers(pool: &PgPool) -> anyhow::Result<()> {
     loop {
         // Registered too: a job is locked in the worker's name (a foreign key to its row), so
         // a job queued before the registration commits may wait for the next heartbeat (5 s).
-        // (A rare 5 s start was still seen with this wait: BENCHMARKS.md.)
+        // (The rare 5 s start seen even with this wait was a notification never sent, fixed
+        // in `jobs::operations::start`.)
         let ready: bool = sqlx::query_scalar(
             "select exists (select 1 from pg_stat_activity
                             where datname = current_database() and query ilike 'listen%')
