@@ -398,3 +398,31 @@ async fn admin_create_and_role_create_work_on_a_fresh_database() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown permission"));
 }
+
+/// A link secret belongs to one of the two applications: the check that replaced its foreign
+/// key to `applications` refuses any other, as the key did.
+#[tokio::test]
+async fn a_link_secret_names_one_of_the_applications() {
+    let app = spawn_app().await;
+    let server = app.insert_server("cp1").await;
+    let account = app.add_accounts(server, &["alice".to_string()]).await[0];
+    let insert = |application: &'static str| {
+        sqlx::query(
+            "insert into account_link_secrets (account_id, app, token_ciphertext)
+             values ($1, $2, '\\x00')",
+        )
+        .bind(account)
+        .bind(application)
+        .execute(&app.pool)
+    };
+    let refused = insert("whmcs").await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("account_link_secrets_app_check"),
+        "{refused}"
+    );
+    insert("wp2").await.unwrap();
+    insert("cpanel").await.unwrap();
+    app.finish().await;
+}
