@@ -14,7 +14,9 @@ use reqwest::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
-use crate::helpers::{TestApp, TestDb, client, fast_provisioning, sim_links, sim_users, start_sim};
+use crate::helpers::{
+    TestApp, TestDb, applinks_count, client, fast_provisioning, sim_links, sim_users, start_sim,
+};
 
 /// A TCP proxy that can refuse and drop every connection for a while.
 struct CuttableProxy {
@@ -179,10 +181,7 @@ async fn workers_survive_a_database_outage_mid_operation_and_the_operation_ends_
     for sim in &sims {
         let links = sim_links(sim);
         for user in sim_users(60) {
-            let n = links[&user].as_object().map_or(0, |m| {
-                m.keys().filter(|k| k.starts_with("applinks_")).count()
-            });
-            assert_eq!(n, 15, "{user}");
+            assert_eq!(applinks_count(&links, &user), 15, "{user}");
         }
     }
     assert_eq!(app.unfinished_jobs().await, 0);

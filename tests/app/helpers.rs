@@ -591,6 +591,14 @@ pub fn sim_links(
         .unwrap_or_default()
 }
 
+/// How many of applinks' links (`applinks_*` apps) `user` carries in a simulator's
+/// [`sim_links`]; 0 for a user it does not list.
+pub fn applinks_count(links: &serde_json::Map<String, serde_json::Value>, user: &str) -> usize {
+    links.get(user).and_then(|v| v.as_object()).map_or(0, |m| {
+        m.keys().filter(|k| k.starts_with("applinks_")).count()
+    })
+}
+
 /// Users `user0001`… of a simulator with `n` accounts.
 pub fn sim_users(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("user{i:04}")).collect()

@@ -5,15 +5,9 @@ use std::time::Duration;
 use applinks::whm::sim::FaultsUpdate;
 use reqwest::StatusCode;
 
-use crate::helpers::{sim_links, sim_users, spawn_app_with_workers, start_sim};
+use crate::helpers::{applinks_count, sim_links, sim_users, spawn_app_with_workers, start_sim};
 
 const BASE: &str = "/admin/setup/application-links";
-
-fn applinks_count(links: &serde_json::Map<String, serde_json::Value>, user: &str) -> usize {
-    links.get(user).and_then(|v| v.as_object()).map_or(0, |m| {
-        m.keys().filter(|k| k.starts_with("applinks_")).count()
-    })
-}
 
 #[tokio::test]
 async fn two_worker_processes_share_one_operation_without_double_work() {
