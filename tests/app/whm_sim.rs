@@ -653,10 +653,7 @@ async fn the_token_is_stored_apart_and_never_answered_with_the_user_config() {
     assert!(!stored.config.contains_key("token"));
     assert!(!stored.config.contains_key("user"));
     assert!(!stored.config.contains_key("app"));
-    assert_eq!(
-        stored.get("token").map(String::as_str),
-        Some("link-secret-0123456789abcdef")
-    );
+    assert_eq!(stored.get("token"), Some("link-secret-0123456789abcdef"));
 }
 
 #[tokio::test]

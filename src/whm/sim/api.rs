@@ -82,7 +82,7 @@ pub(super) async fn call(
         let mut users: Vec<String> = commands
             .iter()
             .filter_map(Command::user)
-            .chain(args.get("user").cloned())
+            .chain(args.get("user").map(|user| user.to_string()))
             .collect();
         users.sort_unstable();
         users.dedup();
@@ -110,7 +110,7 @@ pub(super) async fn call(
             Err("Internal Server Error (simulated)".into()),
         );
     }
-    if args.get("api.version").map(String::as_str) != Some("1") {
+    if args.get("api.version").map(|v| &**v) != Some("1") {
         let refused = Err("The “api.version” argument must be 1.".to_string());
         return envelope(StatusCode::OK, &function, refused);
     }

@@ -53,7 +53,7 @@ pub(super) async fn open(
         link.config
             .get(name)
             .filter(|value| !value.is_empty())
-            .cloned()
+            .map(|value| value.to_string())
     };
     if let Some(target) = non_empty("autologin_token_url")
         && let Some(redirect_url) = autologin(&sim, &link, &target).await
@@ -82,7 +82,11 @@ struct AutologinAnswer {
 fn form(link: &StoredLink, attempt: u32) -> Vec<(&str, String)> {
     let mut form: Vec<(&str, String)> = AUTOLOGIN_FIELDS
         .iter()
-        .filter_map(|name| link.config.get(*name).map(|value| (*name, value.clone())))
+        .filter_map(|name| {
+            link.config
+                .get(*name)
+                .map(|value| (*name, value.to_string()))
+        })
         .collect();
     if let Some(token) = &link.token {
         form.push(("token", token.clone()));

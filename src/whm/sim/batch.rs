@@ -60,10 +60,10 @@ pub(super) async fn run(
         let refused = answer_envelope("batch", Err("Provide the “command” parameter.".into()));
         return (StatusCode::OK, Json(refused)).into_response();
     }
-    let abort_on_error = args.get("abort_on_error").map(String::as_str) == Some("1");
+    let abort_on_error = args.get("abort_on_error").map(|a| &**a) == Some("1");
     let mut results = Vec::with_capacity(commands.len());
     let mut first_failure: Option<String> = None;
-    let mut decoded = Decoded::new();
+    let mut decoded = Decoded::default();
     for command in &commands {
         pace.next().await;
         let function = command.function();

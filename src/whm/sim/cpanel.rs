@@ -77,13 +77,13 @@ fn page_groups(world: &World, user: &str) -> Vec<PageGroup> {
     let own = world.groups.get(user).unwrap_or(&no_groups);
     let mut members: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
     for (app, link) in world.links.get(user).into_iter().flatten() {
-        if link.config.get("hide").map(String::as_str) == Some("1") {
+        if link.config.get("hide").map(|hide| &**hide) == Some("1") {
             continue;
         }
         let group = link
             .config
             .get("group_id")
-            .map(String::as_str)
+            .map(|group| &**group)
             .filter(|group| own.contains_key(*group))
             .unwrap_or(PREFERENCES_GROUP);
         members.entry(group).or_default().push((app, link));
@@ -129,8 +129,7 @@ fn page_group(user: &str, id: &str, label: &str, mut links: Vec<(&str, &StoredLi
                     .config
                     .get("label")
                     .filter(|label| !label.is_empty())
-                    .cloned()
-                    .unwrap_or_else(|| app.to_string()),
+                    .map_or_else(|| app.to_string(), |label| label.to_string()),
                 icon: link
                     .config
                     .get("base64_png_image")

@@ -110,19 +110,22 @@ pub(super) fn dispatch(world: &mut World, version: &str, function: &str, args: A
 
 /// How cPanel orders links: by `order` as an integer (99999 without one), then by app name.
 pub(super) fn order_key<'a>(app: &'a str, link: &StoredLink) -> (i64, &'a str) {
-    (validate::order_of(link.config.get("order")), app)
+    (
+        validate::order_of(link.config.get("order").map(|o| &**o)),
+        app,
+    )
 }
 
 fn listaccts(world: &World, args: &Args) -> Value {
     let search = args.get("search").filter(|search| !search.is_empty());
-    let exact = args.get("searchmethod").map(String::as_str) == Some("exact");
+    let exact = args.get("searchmethod").map(|m| &**m) == Some("exact");
     let accounts: Vec<_> = world
         .accounts
         .values()
         .filter(|account| match search {
             None => true,
-            Some(search) if exact => account.user == *search,
-            Some(search) => account.user.contains(search.as_str()),
+            Some(search) if exact => account.user == **search,
+            Some(search) => account.user.contains(&**search),
         })
         .collect();
     json!({ "acct": accounts })
@@ -132,7 +135,7 @@ fn listaccts(world: &World, args: &Args) -> Value {
 fn users_links(world: &World, user: &str) -> Value {
     let mut services: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
     for (app, link) in world.links.get(user).into_iter().flatten() {
-        let implements = link.config.get("implements").map_or("", String::as_str);
+        let implements = link.config.get("implements").map_or("", |i| &**i);
         services.entry(implements).or_default().push((app, link));
     }
     let services: serde_json::Map<String, Value> = services
@@ -158,8 +161,8 @@ fn create_link(world: &mut World, mut args: Args) -> Answer {
     validate::order(&args)?;
     validate::link_group(&args)?;
     validate::png_image(&args)?;
-    let token = args.remove("token");
-    args.retain(|name, _| !matches!(name.as_str(), "user" | "app" | "api.version"));
+    let token = args.remove("token").map(|token| token.to_string());
+    args.retain(|name, _| !matches!(&**name, "user" | "app" | "api.version"));
     let link = StoredLink {
         config: args,
         token,
@@ -205,7 +208,7 @@ fn create_group(world: &mut World, args: &Args) -> Answer {
     world.groups.entry(user).or_default().insert(
         group_id.to_string(),
         StoredGroup {
-            label: args.get("label").cloned(),
+            label: args.get("label").map(|label| label.to_string()),
             order,
         },
     );

@@ -7,11 +7,13 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use super::validate::Text;
 use crate::whm::types::Account;
 
 /// A link's *user config*: every argument of `create_integration_link` as received, except
 /// `user` and `app` (its keys), `token` (kept apart) and `api.version`.
-pub type UserConfigMap = BTreeMap<String, String>;
+/// Values are shared with the call that stored them (and most with every other link).
+pub type UserConfigMap = BTreeMap<Text, Text>;
 
 /// A link as cPanel stores it: the user config, and the token apart (cPanel's admin config).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,17 +24,21 @@ pub struct StoredLink {
 
 impl StoredLink {
     /// One field by name; `token` answers the token, anything else the user config.
-    pub fn get(&self, name: &str) -> Option<&String> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         if name == "token" {
-            self.token.as_ref()
+            self.token.as_deref()
         } else {
-            self.config.get(name)
+            self.config.get(name).map(|value| &**value)
         }
     }
 
     /// The user config with the token merged in: the view of `GET /__sim/state`.
     pub fn merged(&self) -> BTreeMap<String, String> {
-        let mut merged = self.config.clone();
+        let mut merged: BTreeMap<String, String> = self
+            .config
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
         if let Some(token) = &self.token {
             merged.insert("token".to_string(), token.clone());
         }

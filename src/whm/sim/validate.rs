@@ -3,9 +3,8 @@
 //! arguments; a breach is the `reason` of a `result: 0` answer, and the caller stores nothing.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use base64::Engine as _;
 use base64::alphabet;
@@ -13,8 +12,13 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use super::state::World;
 
+/// A decoded argument name or value. Shared, not copied: a batch's commands carry the same
+/// values over and over (a link's icon, label and URLs in every account's link), and the
+/// simulator keeps them as the links' user config.
+pub type Text = Arc<str>;
+
 /// The arguments of one call: name → value (the first value of a repeated name).
-pub(super) type Args = BTreeMap<String, String>;
+pub(super) type Args = BTreeMap<Text, Text>;
 
 /// The `order` of a link or group that has none.
 pub const DEFAULT_ORDER: i64 = 99_999;
@@ -97,7 +101,7 @@ pub(super) fn label(args: &Args) -> Result<(), String> {
 
 /// `hide`, when given: the boolean 0 or 1.
 pub(super) fn hide(args: &Args) -> Result<(), String> {
-    match args.get("hide").map(String::as_str) {
+    match args.get("hide").map(|hide| &**hide) {
         None | Some("0" | "1") => Ok(()),
         Some(_) => Err("The “hide” argument must be 0 or 1.".to_string()),
     }
@@ -114,7 +118,7 @@ pub(super) fn order(args: &Args) -> Result<i64, String> {
 }
 
 /// The `order` of a stored link or group as the page sorts it (stored ones passed [`order`]).
-pub(super) fn order_of(stored: Option<&String>) -> i64 {
+pub(super) fn order_of(stored: Option<&str>) -> i64 {
     stored
         .and_then(|order| order.parse().ok())
         .unwrap_or(DEFAULT_ORDER)
@@ -142,7 +146,7 @@ pub(super) fn png_image(args: &Args) -> Result<(), String> {
 /// make the simulator, not the client, the bottleneck of a benchmark. The verdict is a
 /// function of the text, so it is the same either way.
 fn image_verdict_remembered(image: &str) -> Result<(), &'static str> {
-    type Verdicts = HashMap<String, Result<(), &'static str>>;
+    type Verdicts = foldhash::HashMap<String, Result<(), &'static str>>;
     static VERDICTS: LazyLock<Mutex<Verdicts>> = LazyLock::new(Default::default);
     let known = VERDICTS
         .lock()
@@ -199,7 +203,7 @@ mod tests {
     fn args(pairs: &[(&str, &str)]) -> Args {
         pairs
             .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .map(|(name, value)| (Text::from(*name), Text::from(*value)))
             .collect()
     }
 
