@@ -97,11 +97,10 @@ async fn provision(database_url: &str, args: ProvisionBench) -> anyhow::Result<(
     ));
     let url = url.to_string();
     db::migrate::connect(&url).await?.close().await;
-    // The production pool, grown with the worker slots: each job holds a connection of its
-    // own (its server's lock, on which it settles its answers) and reads through the pool.
-    let pool = db::migrate::pool_options()
-        .max_connections((args.workers + 10) as u32)
-        .connect_with(db::migrate::connect_options(&url)?)
+    // The pool of `applinks worker --concurrency W`, grown with the worker slots: each job
+    // holds a connection of its own (its server's lock, on which it settles its answers) and
+    // reads through the others.
+    let pool = db::migrate::connect_for_jobs(&url, args.workers)
         .await
         .context("connecting to the scratch database")?;
     let result = measure(&pool, &args).await;
@@ -246,8 +245,8 @@ async fn measure(pool: &PgPool, args: &ProvisionBench) -> anyhow::Result<Measure
     // And their pool holds open connections, as a running process's does (sqlx keeps idle
     // ones for ten minutes): opening twenty database sessions at the click is not the work
     // being measured.
-    let warm: Vec<_> =
-        futures::future::try_join_all((0..args.workers + 10).map(|_| pool.acquire())).await?;
+    let size = pool.options().get_max_connections();
+    let warm: Vec<_> = futures::future::try_join_all((0..size).map(|_| pool.acquire())).await?;
     drop(warm);
     // What seeding and the connection checks cost the simulators is not the activation's.
     let before: Vec<(u64, u64)> = sims.iter().map(seen).collect();

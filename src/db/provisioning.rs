@@ -67,7 +67,8 @@ pub async fn link_secret(
     new_ciphertext: &[u8],
 ) -> sqlx::Result<Vec<u8>> {
     sqlx::query_scalar(
-        "insert into account_link_secrets (account_id, app, token_ciphertext) values ($1, $2, $3)
+        "insert into account_link_secrets (account_id, app, token_ciphertext)
+         select a.id, $2, $3 from accounts a where a.id = $1
          on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
          returning token_ciphertext",
     )
@@ -87,7 +88,8 @@ pub async fn replace_link_secret(
     new_ciphertext: &[u8],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into account_link_secrets (account_id, app, token_ciphertext) values ($1, $2, $3)
+        "insert into account_link_secrets (account_id, app, token_ciphertext)
+         select a.id, $2, $3 from accounts a where a.id = $1
          on conflict (account_id, app)
          do update set token_ciphertext = excluded.token_ciphertext, updated_at = now()",
     )
@@ -102,7 +104,8 @@ pub async fn replace_link_secret(
 /// [`link_secret`] for many accounts in one statement: each account's encrypted secret,
 /// created from its entry in `new_ciphertexts` where it has none yet. Secrets that exist are
 /// read, not rewritten (every operation after the first finds them all); an account whose
-/// secret another transaction created meanwhile gets that one, as in [`link_secret`].
+/// secret another transaction created meanwhile gets that one, as in [`link_secret`]. An
+/// account deleted meanwhile gets none (a secret is written only for an account that exists).
 pub async fn link_secrets(
     db: impl PgExecutor<'_>,
     account_ids: &[AccountId],
@@ -115,8 +118,9 @@ pub async fn link_secrets(
              where app = $2 and account_id = any($1::bigint[])),
          created as (
              insert into account_link_secrets (account_id, app, token_ciphertext)
-             select u.account_id, $2, u.token
+             select a.id, $2, u.token
              from unnest($1::bigint[], $3::bytea[]) as u(account_id, token)
+             join accounts a on a.id = u.account_id
              where u.account_id not in (select account_id from stored)
              on conflict (account_id, app) do update set updated_at = account_link_secrets.updated_at
              returning account_id, token_ciphertext)

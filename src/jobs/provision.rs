@@ -105,19 +105,32 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
+    // A provisioning job of an unfinished operation asks the version now; one delivered again
+    // after its operation finished calls nothing.
+    let asking = (kind != Kind::ResetToken && head.finished_at.is_none())
+        .then(|| ask(ctx, &server, &sealed));
     let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
-        return Ok(());
+        return Ok(()); // Dropping `asking` abandons the question.
     };
-    let outcome = if kind == Kind::ResetToken {
-        match super::reset_token::push(ctx, op, app, head.account_id, &server, &sealed).await? {
-            Some(warnings) => Outcome::Done {
-                warnings,
-                failed: warnings,
-            },
-            None => Outcome::Unreachable,
+    let outcome = match asking {
+        Some(asking) => {
+            provision(ctx, lock.conn(), op, app, head.account_id, &server, asking).await?
         }
-    } else {
-        provision(ctx, lock.conn(), op, app, head.account_id, &server, &sealed).await?
+        None if kind != Kind::ResetToken => {
+            // The operation had finished when the job started, so `take` finds its server's
+            // part ended and this does not happen; were it to, the job would do nothing.
+            lock.release().await?;
+            return Ok(());
+        }
+        None => {
+            match super::reset_token::push(ctx, op, app, head.account_id, &server, &sealed).await? {
+                Some(warnings) => Outcome::Done {
+                    warnings,
+                    failed: warnings,
+                },
+                None => Outcome::Unreachable,
+            }
+        }
     };
     lock.release().await?;
     let state = match outcome {
@@ -232,22 +245,49 @@ enum Outcome {
     Superseded,
 }
 
-/// The server's WHM client and its version (`Err` when it did not answer). A blip gets a
-/// second chance, as accounts do: the server may have been upgraded or downgraded since it
-/// was last checked.
-type Reached = Result<(ServerClient, Result<String, WhmError>), ConnectionError>;
+/// A server's WHM client, and its version asked in a task of its own as soon as the job
+/// knows the server: the answer travels while the job waits for the server's lock and reads
+/// what it needs. Dropped before it is answered (the job had nothing left to do, or failed),
+/// the question is abandoned. The version is asked on every run, never taken from the
+/// server's row: the server may have been upgraded or downgraded since it was last checked.
+struct Asking {
+    client: ServerClient,
+    task: tokio::task::JoinHandle<Result<String, WhmError>>,
+}
 
-async fn reach(ctx: &JobContext, server: &Server, sealed: &[u8]) -> Reached {
+impl Drop for Asking {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Asking {
+    /// The version (`Err` when the server did not answer).
+    async fn version(&mut self) -> Result<String, WhmError> {
+        match (&mut self.task).await {
+            Ok(answer) => answer,
+            // Never cancelled while awaited (only on drop).
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        }
+    }
+}
+
+/// Starts asking `server` its version. A blip gets a second chance, as accounts do.
+fn ask(ctx: &JobContext, server: &Server, sealed: &[u8]) -> Result<Asking, ConnectionError> {
     let conn = unseal(&ctx.secrets, server, sealed)?;
     let client = ctx.whm.server(&conn);
-    let version = match client.version().await {
-        Err(err) if err.is_transient() => {
-            tokio::time::sleep(second_pass_pause(ctx)).await;
-            client.version().await
+    let pause = second_pass_pause(ctx);
+    let asked = client.clone();
+    let task = tokio::spawn(async move {
+        match asked.version().await {
+            Err(err) if err.is_transient() => {
+                tokio::time::sleep(pause).await;
+                asked.version().await
+            }
+            answer => answer,
         }
-        answer => answer,
-    };
-    Ok((client, version))
+    });
+    Ok(Asking { client, task })
 }
 
 /// `conn`: the job's own connection (it holds the server's lock). The job's statements run
@@ -256,9 +296,8 @@ async fn reach(ctx: &JobContext, server: &Server, sealed: &[u8]) -> Reached {
 /// (the queue runs it again) instead of going unnoticed.
 ///
 /// Before the first request, only what it needs: the accounts, the desired links and the link
-/// secrets, while the server's version travels (a job with nothing left to do, stopped by
-/// [`take`], never calls the server). Naming the accounts in the operation and starting the
-/// server's progress happen while the first requests travel.
+/// secrets, while the server's version travels ([`Asking`]). Naming the accounts in the
+/// operation and starting the server's progress happen while the first requests travel.
 async fn provision(
     ctx: &JobContext,
     conn: &mut PgConnection,
@@ -266,7 +305,7 @@ async fn provision(
     app: App,
     only_account: Option<AccountId>,
     server: &Server,
-    sealed: &[u8],
+    asking: Result<Asking, ConnectionError>,
 ) -> anyhow::Result<Outcome> {
     let pool = &ctx.pool;
     let at = log::about(server);
@@ -280,9 +319,14 @@ async fn provision(
         let tokens = link_tokens(ctx, &mut *conn, app, &desired, &accounts).await?;
         anyhow::Ok((accounts, desired, tokens))
     };
-    let (prepared, reached) = tokio::join!(prepare, reach(ctx, server, sealed));
+    let answer = async {
+        let mut asking = asking?;
+        let version = asking.version().await;
+        Ok::<_, ConnectionError>((asking, version))
+    };
+    let (prepared, reached) = tokio::join!(prepare, answer);
     let (accounts, desired, tokens) = prepared?;
-    let (client, version) = match reached {
+    let (asking, version) = match reached {
         Ok(reached) => reached,
         Err(ConnectionError::Db(e)) => return Err(e.into()),
         Err(e) => {
@@ -311,7 +355,7 @@ async fn provision(
         ctx,
         op,
         server,
-        client: &client,
+        client: &asking.client,
         desired: &desired,
         tokens: &tokens,
     };

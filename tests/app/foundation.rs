@@ -426,3 +426,95 @@ async fn a_link_secret_names_one_of_the_applications() {
     insert("cpanel").await.unwrap();
     app.finish().await;
 }
+
+/// An account's link secrets and outcomes go with it (a trigger replaced their foreign keys to
+/// `accounts`), whichever statement deletes it; other accounts keep theirs. A secret is
+/// written only for an account that exists.
+#[tokio::test]
+async fn deleting_an_account_deletes_its_link_secrets_and_outcomes() {
+    let app = spawn_app().await;
+    let server = app.insert_server("cp1").await;
+    let ids = app
+        .add_accounts(
+            server,
+            &["alice".to_string(), "bob".to_string(), "carol".to_string()],
+        )
+        .await;
+    let op: uuid::Uuid = sqlx::query_scalar(
+        "insert into operations (id, app, kind) values (gen_random_uuid(), 'cpanel', 'activate')
+         returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into operation_servers (operation_id, server_id) values ($1, $2)")
+        .bind(op)
+        .bind(server)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for id in &ids {
+        sqlx::query(
+            "insert into account_link_secrets (account_id, app, token_ciphertext)
+             values ($1, 'cpanel', '\\x00')",
+        )
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "insert into operation_accounts (operation_id, account_id, server_id)
+             values ($1, $2, $3)",
+        )
+        .bind(op)
+        .bind(id)
+        .bind(server)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let rows = |id: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select (select count(*) from account_link_secrets where account_id = $1)
+                      + (select count(*) from operation_accounts where account_id = $1)",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    sqlx::query("delete from accounts where id = $1")
+        .bind(ids[0])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows(ids[0]).await, 0);
+    assert_eq!(rows(ids[1]).await, 2);
+    assert_eq!(rows(ids[2]).await, 2);
+    // Through the cascade from the account's client.
+    sqlx::query("delete from clients where id = (select client_id from accounts where id = $1)")
+        .bind(ids[1])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows(ids[1]).await, 0);
+    assert_eq!(rows(ids[2]).await, 2);
+
+    // No secret for an account that is gone.
+    let secret = applinks::db::provisioning::link_secret(
+        &app.pool,
+        applinks::domain::ids::AccountId(ids[0]),
+        applinks::domain::app::App::Cpanel,
+        b"\x01",
+    )
+    .await;
+    assert!(
+        matches!(secret, Err(sqlx::Error::RowNotFound)),
+        "{secret:?}"
+    );
+    assert_eq!(rows(ids[0]).await, 0);
+    app.finish().await;
+}
