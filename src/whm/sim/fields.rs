@@ -65,7 +65,7 @@ fn pieces(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
         let text = rest?;
         // A vectorised search: a command's text is mostly its icon, and looking at each of
-        // its positions in turn was a tenth of the simulators' CPU in a benchmark.
+        // its positions in turn showed in a profile of `bench provision`.
         match memchr::memmem::find(text, SEPARATOR) {
             Some(at) => {
                 rest = Some(&text[at + SEPARATOR.len()..]);
