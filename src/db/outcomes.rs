@@ -119,7 +119,7 @@ pub async fn settle(
 }
 
 /// Names, for the operation `to` on this server, the accounts that failed or never settled
-/// in `from`; answers how many. None named: the job then takes every account of the server.
+/// in `from` and still exist; answers how many. None named: the job then takes every account of the server.
 pub async fn carry_unsettled(
     db: impl PgExecutor<'_>,
     from: OperationId,
@@ -128,8 +128,9 @@ pub async fn carry_unsettled(
 ) -> sqlx::Result<u64> {
     sqlx::query(
         "insert into operation_accounts (operation_id, account_id, server_id)
-         select $2, account_id, server_id from operation_accounts
-         where operation_id = $1 and server_id = $3 and outcome in ('pending', 'failed')",
+         select $2, o.account_id, o.server_id from operation_accounts o
+         join accounts a on a.id = o.account_id
+         where o.operation_id = $1 and o.server_id = $3 and o.outcome in ('pending', 'failed')",
     )
     .bind(from)
     .bind(to)
