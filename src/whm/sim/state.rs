@@ -3,12 +3,16 @@
 //! settings. One `Mutex`, never held across an await.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::Text;
 use crate::whm::types::Account;
+
+/// A decoded argument name or value. Shared, not copied: a batch's commands carry the same
+/// values over and over (a link's icon, label and URLs in every account's link), and the
+/// simulator keeps them as the links' user config.
+pub type Text = Arc<str>;
 
 /// A link's *user config*: every argument of `create_integration_link` as received, except
 /// `user` and `app` (its keys), `token` (kept apart) and `api.version`.

@@ -4,18 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex};
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+pub use super::state::Text;
 use super::state::World;
-
-/// A decoded argument name or value. Shared, not copied: a batch's commands carry the same
-/// values over and over (a link's icon, label and URLs in every account's link), and the
-/// simulator keeps them as the links' user config.
-pub type Text = Arc<str>;
 
 /// The arguments of one call: name → value (the first value of a repeated name).
 pub(super) type Args = BTreeMap<Text, Text>;
