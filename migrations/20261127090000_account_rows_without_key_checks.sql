@@ -4,9 +4,9 @@
 -- row and a WAL record. A first activation writes a link secret and an outcome for every
 -- account of every server at once (twenty servers: 8,000 checks within a few hundred
 -- milliseconds). The checks were about half the work of the two statements writing those
--- rows, the database's costliest at the moment the jobs' first requests waited for it. Every statement that writes to either table reads the
--- accounts it names in the same statement (`db::outcomes`, `db::provisioning`), and account
--- ids are never reused.
+-- rows, the database's costliest at the moment the jobs' first requests waited for it. Every
+-- statement that writes to either table reads the accounts it names in the same statement
+-- (`db::outcomes`, `db::provisioning`), and account ids are never reused.
 alter table account_link_secrets drop constraint account_link_secrets_account_id_fkey;
 alter table operation_accounts drop constraint operation_accounts_account_id_fkey;
 

@@ -119,7 +119,8 @@ pub async fn settle(
 }
 
 /// Names, for the operation `to` on this server, the accounts that failed or never settled
-/// in `from` and still exist; answers how many. None named: the job then takes every account of the server.
+/// in `from` and still exist; answers how many. None named: the job then takes every account
+/// of the server.
 pub async fn carry_unsettled(
     db: impl PgExecutor<'_>,
     from: OperationId,

@@ -105,22 +105,20 @@ pub async fn run(ctx: &JobContext, job: ProvisionServer) -> anyhow::Result<()> {
         stop_superseded(ctx, op, &server).await?;
         return Ok(());
     }
-    // A provisioning job of an unfinished operation asks the version now; one delivered again
-    // after its operation finished calls nothing.
-    let asking = (kind != Kind::ResetToken && head.finished_at.is_none())
-        .then(|| ask(ctx, &server, &sealed));
+    if head.finished_at.is_some() {
+        // Delivered again after its operation finished (see [`take`]). An operation that was
+        // not superseded finishes only once every server's part has ended, and its closing is
+        // written: nothing is left to do and nothing to call.
+        return Ok(());
+    }
+    // A provisioning job asks the version now, while it takes the lock.
+    let asking = (kind != Kind::ResetToken).then(|| ask(ctx, &server, &sealed));
     let Some(mut lock) = take(ctx, op, &server, app, kind).await? else {
         return Ok(()); // Dropping `asking` abandons the question.
     };
     let outcome = match asking {
         Some(asking) => {
             provision(ctx, lock.conn(), op, app, head.account_id, &server, asking).await?
-        }
-        None if kind != Kind::ResetToken => {
-            // The operation had finished when the job started, so `take` finds its server's
-            // part ended and this does not happen; were it to, the job would do nothing.
-            lock.release().await?;
-            return Ok(());
         }
         None => {
             match super::reset_token::push(ctx, op, app, head.account_id, &server, &sealed).await? {

@@ -1,5 +1,8 @@
 //! Sign-in, sessions, CSRF, permissions, layout, health, migrations.
 
+use applinks::db;
+use applinks::domain::app::App;
+use applinks::domain::ids::{AccountId, OperationId, ServerId};
 use applinks::domain::permission::Permission;
 use reqwest::StatusCode;
 
@@ -453,26 +456,14 @@ async fn deleting_an_account_deletes_its_link_secrets_and_outcomes() {
         .execute(&app.pool)
         .await
         .unwrap();
-    for id in &ids {
-        sqlx::query(
-            "insert into account_link_secrets (account_id, app, token_ciphertext)
-             values ($1, 'cpanel', '\\x00')",
-        )
-        .bind(id)
-        .execute(&app.pool)
+    let account_ids: Vec<AccountId> = ids.iter().map(|&id| AccountId(id)).collect();
+    let ciphertexts = vec![vec![0u8]; ids.len()];
+    db::provisioning::link_secrets(&app.pool, &account_ids, App::Cpanel, &ciphertexts)
         .await
         .unwrap();
-        sqlx::query(
-            "insert into operation_accounts (operation_id, account_id, server_id)
-             values ($1, $2, $3)",
-        )
-        .bind(op)
-        .bind(id)
-        .bind(server)
-        .execute(&app.pool)
+    db::outcomes::name(&app.pool, OperationId(op), ServerId(server), &account_ids)
         .await
         .unwrap();
-    }
     let rows = |id: i64| {
         let pool = app.pool.clone();
         async move {
@@ -504,13 +495,8 @@ async fn deleting_an_account_deletes_its_link_secrets_and_outcomes() {
     assert_eq!(rows(ids[2]).await, 2);
 
     // No secret for an account that is gone.
-    let secret = applinks::db::provisioning::link_secret(
-        &app.pool,
-        applinks::domain::ids::AccountId(ids[0]),
-        applinks::domain::app::App::Cpanel,
-        b"\x01",
-    )
-    .await;
+    let secret =
+        db::provisioning::link_secret(&app.pool, account_ids[0], App::Cpanel, b"\x01").await;
     assert!(
         matches!(secret, Err(sqlx::Error::RowNotFound)),
         "{secret:?}"

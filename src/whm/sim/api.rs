@@ -110,7 +110,7 @@ pub(super) async fn call(
             Err("Internal Server Error (simulated)".into()),
         );
     }
-    if args.get("api.version").map(|v| &**v) != Some("1") {
+    if super::validate::text(&args, "api.version") != Some("1") {
         let refused = Err("The “api.version” argument must be 1.".to_string());
         return envelope(StatusCode::OK, &function, refused);
     }

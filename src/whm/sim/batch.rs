@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::Sim;
 use super::fields::{Command, Decoded};
 use super::functions::{answer_envelope, dispatch};
-use super::validate::Args;
+use super::validate::{Args, text};
 use crate::whm::types::{Envelope, Metadata};
 
 /// The server's own work within one request: `command_ms` per command, one after another.
@@ -60,7 +60,7 @@ pub(super) async fn run(
         let refused = answer_envelope("batch", Err("Provide the “command” parameter.".into()));
         return (StatusCode::OK, Json(refused)).into_response();
     }
-    let abort_on_error = args.get("abort_on_error").map(|a| &**a) == Some("1");
+    let abort_on_error = text(args, "abort_on_error") == Some("1");
     let mut results = Vec::with_capacity(commands.len());
     let mut first_failure: Option<String> = None;
     let mut decoded = Decoded::default();

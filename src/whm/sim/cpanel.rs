@@ -77,13 +77,11 @@ fn page_groups(world: &World, user: &str) -> Vec<PageGroup> {
     let own = world.groups.get(user).unwrap_or(&no_groups);
     let mut members: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
     for (app, link) in world.links.get(user).into_iter().flatten() {
-        if link.config.get("hide").map(|hide| &**hide) == Some("1") {
+        if link.get("hide") == Some("1") {
             continue;
         }
         let group = link
-            .config
             .get("group_id")
-            .map(|group| &**group)
             .filter(|group| own.contains_key(*group))
             .unwrap_or(PREFERENCES_GROUP);
         members.entry(group).or_default().push((app, link));

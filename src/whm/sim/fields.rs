@@ -172,6 +172,7 @@ fn pair(text: &[u8]) -> Option<(Text, Text)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::whm::sim::validate::text;
 
     /// What decoding the whole field, then its `FUNCTION?ARGS`, gives: the reference.
     fn whole(field: &str) -> (String, Args) {
@@ -236,10 +237,10 @@ mod tests {
             .map(|raw| Command::new(raw).function().to_string())
             .collect();
         assert_eq!(functions, ["version", "b", "", "q"]);
-        assert_eq!(args.get("x").map(|x| &**x), Some("1"));
-        assert_eq!(args.get("y").map(|y| &**y), Some("4"));
+        assert_eq!(text(&args, "x"), Some("1"));
+        assert_eq!(text(&args, "y"), Some("4"));
         let (args, commands) = read("", &body, false);
         assert!(commands.is_empty());
-        assert_eq!(args.get("command").map(|c| &**c), Some("version"));
+        assert_eq!(text(&args, "command"), Some("version"));
     }
 }

@@ -110,15 +110,12 @@ pub(super) fn dispatch(world: &mut World, version: &str, function: &str, args: A
 
 /// How cPanel orders links: by `order` as an integer (99999 without one), then by app name.
 pub(super) fn order_key<'a>(app: &'a str, link: &StoredLink) -> (i64, &'a str) {
-    (
-        validate::order_of(link.config.get("order").map(|o| &**o)),
-        app,
-    )
+    (validate::order_of(link.get("order")), app)
 }
 
 fn listaccts(world: &World, args: &Args) -> Value {
     let search = args.get("search").filter(|search| !search.is_empty());
-    let exact = args.get("searchmethod").map(|m| &**m) == Some("exact");
+    let exact = validate::text(args, "searchmethod") == Some("exact");
     let accounts: Vec<_> = world
         .accounts
         .values()
@@ -135,7 +132,7 @@ fn listaccts(world: &World, args: &Args) -> Value {
 fn users_links(world: &World, user: &str) -> Value {
     let mut services: BTreeMap<&str, Vec<(&str, &StoredLink)>> = BTreeMap::new();
     for (app, link) in world.links.get(user).into_iter().flatten() {
-        let implements = link.config.get("implements").map_or("", |i| &**i);
+        let implements = link.get("implements").unwrap_or("");
         services.entry(implements).or_default().push((app, link));
     }
     let services: serde_json::Map<String, Value> = services

@@ -14,6 +14,11 @@ use crate::whm::types::Account;
 /// simulator keeps them as the links' user config.
 pub type Text = Arc<str>;
 
+/// The value of `name` in a call's arguments or a link's user config, as text.
+pub fn text<'a>(map: &'a BTreeMap<Text, Text>, name: &str) -> Option<&'a str> {
+    map.get(name).map(|value| &**value)
+}
+
 /// A link's *user config*: every argument of `create_integration_link` as received, except
 /// `user` and `app` (its keys), `token` (kept apart) and `api.version`.
 /// Values are shared with the call that stored them (and most with every other link).
@@ -32,7 +37,7 @@ impl StoredLink {
         if name == "token" {
             self.token.as_deref()
         } else {
-            self.config.get(name).map(|value| &**value)
+            text(&self.config, name)
         }
     }
 

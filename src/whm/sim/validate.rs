@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-pub use super::state::Text;
 use super::state::World;
+pub use super::state::{Text, text};
 
 /// The arguments of one call: name → value (the first value of a repeated name).
 pub(super) type Args = BTreeMap<Text, Text>;
@@ -97,7 +97,7 @@ pub(super) fn label(args: &Args) -> Result<(), String> {
 
 /// `hide`, when given: the boolean 0 or 1.
 pub(super) fn hide(args: &Args) -> Result<(), String> {
-    match args.get("hide").map(|hide| &**hide) {
+    match text(args, "hide") {
         None | Some("0" | "1") => Ok(()),
         Some(_) => Err("The “hide” argument must be 0 or 1.".to_string()),
     }
