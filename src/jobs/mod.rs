@@ -32,7 +32,6 @@ use std::time::Duration;
 use apalis::prelude::*;
 use apalis_postgres::{PostgresStorage, Pubsub};
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 
 use crate::crypto::SecretBox;
 use crate::whm::client::WhmClient;
@@ -185,7 +184,9 @@ fn run_worker_once(
     // transactions in futures that a stopping worker drops, and sqlx 0.9.0 leaves a dropped
     // `BEGIN` open (see `db::begin`). Closing the pool ends such a session, so a stopped
     // worker cannot leave a connection in a transaction behind for the jobs or the web.
-    let queue_pool = PgPoolOptions::new()
+    // Pooled as the jobs' pool is ([`db::migrate::pool_options`]): a connection in steady use
+    // is not pinged before each of apalis's statements, one idle a while is.
+    let queue_pool = crate::db::migrate::pool_options()
         .max_connections(concurrency as u32 + QUEUE_CONNECTIONS)
         .connect_lazy_with((*ctx.pool.connect_options()).clone());
     // New jobs wake the worker (a notification from its own listening connection), and it

@@ -8,7 +8,10 @@ use applinks::jobs::provision::SERVER_LOCK_NAMESPACE;
 use applinks::whm::sim::FaultsUpdate;
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, fast_provisioning, sim_users, spawn_app_with_workers, start_sim};
+use crate::helpers::{
+    TestApp, applinks_count, fast_provisioning, sim_links, sim_users, spawn_app_with_workers,
+    start_sim,
+};
 
 /// Sessions holding an applinks server lock in this test's database (tests run side by side
 /// on one PostgreSQL, and `pg_locks` shows every database's).
@@ -138,4 +141,80 @@ async fn a_job_dropped_mid_way_leaves_its_server_unlocked() {
     assert_eq!(wait_for_no_holder(&app).await, 0);
     // The queue's own copy of the job was never run: this app has no worker.
     app.finish_leaving_jobs();
+}
+
+/// The session holding a server's lock ends mid-job (a database administrator's
+/// `pg_terminate_backend`, a failover): the job must not go on as if it still held the lock,
+/// nor end its server failed for a blip of ours. Its attempt fails, the queue runs it again,
+/// and the operation converges with every account exact and no lock left behind.
+#[tokio::test]
+async fn a_job_whose_lock_session_is_killed_mid_way_runs_again_and_converges() {
+    let app = spawn_app_with_workers(1).await;
+    app.login_full_admin().await;
+    let sim = start_sim(24, "cpanel", "11.134.0.5").await;
+    let server = app.add_server("cp1", &sim, "cpanel").await;
+    app.add_accounts(server, &sim_users(24)).await;
+    // Slow requests (under the tests' 2 s client timeout): the job is caught with its first
+    // requests in flight and its lock held.
+    sim.set_faults(FaultsUpdate {
+        latency_ms: Some(800),
+        ..Default::default()
+    })
+    .unwrap();
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/enable", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Started: the job has named its accounts (on its lock's session) and sent its requests.
+    let mut started = false;
+    for _ in 0..100 {
+        let status = app.status("cpanel").await;
+        if status["operation"]["accounts_total"] == 24 && lock_holders(&app).await == 1 {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        started,
+        "the job never started: {}",
+        app.status("cpanel").await
+    );
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_locks
+         where locktype = 'advisory' and granted and classid::bigint = $1 and objsubid = 2
+           and database = (select oid from pg_database where datname = current_database())",
+    )
+    .bind(i64::from(SERVER_LOCK_NAMESPACE))
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one session held the lock");
+    sim.set_faults(FaultsUpdate {
+        latency_ms: Some(0),
+        ..Default::default()
+    })
+    .unwrap();
+
+    let status = app.wait_idle("cpanel").await;
+    assert_eq!(status["state"], "active", "{status}");
+    assert_eq!(status["operation"]["accounts_done"], 24, "{status}");
+    assert_eq!(status["operation"]["accounts_total"], 24, "{status}");
+    let links = sim_links(&sim);
+    for user in sim_users(24) {
+        assert_eq!(applinks_count(&links, &user), 15, "{user}");
+    }
+    assert_eq!(app.unfinished_jobs().await, 0);
+    // The queue ran the job again: the first attempt failed with its session.
+    let attempts: Vec<i32> = sqlx::query_scalar(
+        "select attempts from apalis.jobs where job_type = $1 and status = 'Done'",
+    )
+    .bind(applinks::jobs::PROVISION_QUEUE)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, [2], "the job's attempts");
+    assert_eq!(wait_for_no_holder(&app).await, 0);
+    assert!(lock_is_free(&app, server).await);
+    app.finish().await;
 }
