@@ -13,18 +13,45 @@ use crate::helpers::{
     start_sim,
 };
 
-/// Sessions holding an applinks server lock in this test's database (tests run side by side
-/// on one PostgreSQL, and `pg_locks` shows every database's).
-async fn lock_holders(app: &TestApp) -> i64 {
+/// The sessions holding an applinks server lock in this test's database (tests run side by
+/// side on one PostgreSQL, and `pg_locks` shows every database's).
+async fn lock_holder_pids(app: &TestApp) -> Vec<i32> {
     sqlx::query_scalar(
-        "select count(distinct pid) from pg_locks
+        "select distinct pid from pg_locks
          where locktype = 'advisory' and granted and classid::bigint = $1 and objsubid = 2
            and database = (select oid from pg_database where datname = current_database())",
     )
     .bind(i64::from(SERVER_LOCK_NAMESPACE))
-    .fetch_one(&app.pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap()
+}
+
+async fn lock_holders(app: &TestApp) -> i64 {
+    lock_holder_pids(app).await.len() as i64
+}
+
+/// A server of `users` accounts whose every request takes `latency_ms`, and cPanel switched
+/// on; answers the simulator and the server's id.
+async fn enable_on_a_slow_server(
+    app: &TestApp,
+    users: usize,
+    latency_ms: u64,
+) -> (applinks::whm::sim::SimHandle, i64) {
+    app.login_full_admin().await;
+    let sim = start_sim(users, "cpanel", "11.134.0.5").await;
+    let server = app.add_server("cp1", &sim, "cpanel").await;
+    app.add_accounts(server, &sim_users(users)).await;
+    sim.set_faults(FaultsUpdate {
+        latency_ms: Some(latency_ms),
+        ..Default::default()
+    })
+    .unwrap();
+    let r = app
+        .post_form("/admin/setup/application-links/cpanel/enable", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    (sim, server)
 }
 
 /// Whether a session of its own can take `server`'s lock at once (and gives it back).
@@ -81,20 +108,8 @@ async fn jobs_that_end_leave_their_servers_unlocked() {
 #[tokio::test]
 async fn a_job_dropped_mid_way_leaves_its_server_unlocked() {
     let app = spawn_app_with_workers(0).await;
-    app.login_full_admin().await;
-    let sim = start_sim(3, "cpanel", "11.134.0.5").await;
-    let server = app.add_server("cp1", &sim, "cpanel").await;
-    app.add_accounts(server, &sim_users(3)).await;
     // The server answers nothing for a minute: the job sits in its first call, locked.
-    sim.set_faults(FaultsUpdate {
-        latency_ms: Some(60_000),
-        ..Default::default()
-    })
-    .unwrap();
-    let r = app
-        .post_form("/admin/setup/application-links/cpanel/enable", &[])
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (sim, server) = enable_on_a_slow_server(&app, 3, 60_000).await;
     let status = app.status("cpanel").await;
     let job = applinks::jobs::ProvisionServer {
         operation_id: status["operation"]["id"].as_str().unwrap().parse().unwrap(),
@@ -150,21 +165,9 @@ async fn a_job_dropped_mid_way_leaves_its_server_unlocked() {
 #[tokio::test]
 async fn a_job_whose_lock_session_is_killed_mid_way_runs_again_and_converges() {
     let app = spawn_app_with_workers(1).await;
-    app.login_full_admin().await;
-    let sim = start_sim(24, "cpanel", "11.134.0.5").await;
-    let server = app.add_server("cp1", &sim, "cpanel").await;
-    app.add_accounts(server, &sim_users(24)).await;
     // Slow requests (under the tests' 2 s client timeout): the job is caught with its first
     // requests in flight and its lock held.
-    sim.set_faults(FaultsUpdate {
-        latency_ms: Some(800),
-        ..Default::default()
-    })
-    .unwrap();
-    let r = app
-        .post_form("/admin/setup/application-links/cpanel/enable", &[])
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (sim, server) = enable_on_a_slow_server(&app, 24, 800).await;
     // Started: the job has named its accounts (on its lock's session) and sent its requests.
     let mut started = false;
     for _ in 0..100 {
@@ -180,16 +183,14 @@ async fn a_job_whose_lock_session_is_killed_mid_way_runs_again_and_converges() {
         "the job never started: {}",
         app.status("cpanel").await
     );
-    let killed: Vec<bool> = sqlx::query_scalar(
-        "select pg_terminate_backend(pid) from pg_locks
-         where locktype = 'advisory' and granted and classid::bigint = $1 and objsubid = 2
-           and database = (select oid from pg_database where datname = current_database())",
-    )
-    .bind(i64::from(SERVER_LOCK_NAMESPACE))
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(killed, [true], "one session held the lock");
+    let holders = lock_holder_pids(&app).await;
+    assert_eq!(holders.len(), 1, "one session holds the lock");
+    let killed: bool = sqlx::query_scalar("select pg_terminate_backend($1)")
+        .bind(holders[0])
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(killed, "the lock's session was ended");
     sim.set_faults(FaultsUpdate {
         latency_ms: Some(0),
         ..Default::default()
