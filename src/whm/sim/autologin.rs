@@ -50,10 +50,9 @@ pub(super) async fn open(
         return (StatusCode::NOT_FOUND, "no such link").into_response();
     };
     let non_empty = |name: &str| {
-        link.config
-            .get(name)
+        link.get(name)
             .filter(|value| !value.is_empty())
-            .map(|value| value.to_string())
+            .map(str::to_string)
     };
     if let Some(target) = non_empty("autologin_token_url")
         && let Some(redirect_url) = autologin(&sim, &link, &target).await
@@ -82,11 +81,7 @@ struct AutologinAnswer {
 fn form(link: &StoredLink, attempt: u32) -> Vec<(&str, String)> {
     let mut form: Vec<(&str, String)> = AUTOLOGIN_FIELDS
         .iter()
-        .filter_map(|name| {
-            link.config
-                .get(*name)
-                .map(|value| (*name, value.to_string()))
-        })
+        .filter_map(|name| link.get(name).map(|value| (*name, value.to_string())))
         .collect();
     if let Some(token) = &link.token {
         form.push(("token", token.clone()));

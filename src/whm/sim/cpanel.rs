@@ -124,12 +124,11 @@ fn page_group(user: &str, id: &str, label: &str, mut links: Vec<(&str, &StoredLi
                 app: app.to_string(),
                 action: open_path(user, app),
                 label: link
-                    .config
                     .get("label")
                     .filter(|label| !label.is_empty())
-                    .map_or_else(|| app.to_string(), |label| label.to_string()),
+                    .unwrap_or(app)
+                    .to_string(),
                 icon: link
-                    .config
                     .get("base64_png_image")
                     .filter(|image| !image.is_empty())
                     // Line breaks are fine in Base64 but not inside a data: URL.
